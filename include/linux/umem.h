@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * umem: long-term pinned user memory for device DMA.
+ *
+ * See Documentation/core-api/umem.rst for how to use it.
+ */
+#ifndef _LINUX_UMEM_H
+#define _LINUX_UMEM_H
+
+#include <linux/cleanup.h>
+#include <linux/dma-direction.h>
+#include <linux/err.h>
+#include <linux/scatterlist.h>
+#include <linux/types.h>
+
+struct device;
+struct mm_struct;
+struct task_struct;
+struct user_struct;
+
+/**
+ * enum umem_acct_mode - which counter pays for the pinned pages
+ * @UMEM_ACCT_NONE: umem charges nothing; the caller accounts (or the pages
+ *	are not charged at all, as for ODP).
+ * @UMEM_ACCT_PINNED_VM: ``mm->pinned_vm`` of the pinned mm, limited by the
+ *	current task's RLIMIT_MEMLOCK. This is what RDMA charges.
+ * @UMEM_ACCT_LOCKED_VM: ``mm->locked_vm`` of the pinned mm, limited by the
+ *	RLIMIT_MEMLOCK of &umem_acct.task, with __account_locked_vm()
+ *	semantics. This is what VFIO type1 charges.
+ * @UMEM_ACCT_USER: ``user->locked_vm`` of &umem_acct.user, limited by the
+ *	current task's RLIMIT_MEMLOCK. This is what io_uring, xdp and iommufd
+ *	charge.
+ */
+enum umem_acct_mode {
+	UMEM_ACCT_NONE,
+	UMEM_ACCT_PINNED_VM,
+	UMEM_ACCT_LOCKED_VM,
+	UMEM_ACCT_USER,
+};
+
+/**
+ * struct umem_acct - who is charged for a umem
+ * @mode: the counter, see &enum umem_acct_mode.
+ * @lock_cap: the caller decided the owner may exceed RLIMIT_MEMLOCK, usually
+ *	``capable(CAP_IPC_LOCK)`` evaluated once, at creation. The counter is
+ *	still charged.
+ * @task: %UMEM_ACCT_LOCKED_VM only: the task whose RLIMIT_MEMLOCK applies;
+ *	%NULL means current. umem holds a reference for its lifetime.
+ * @user: %UMEM_ACCT_USER only: the user charged; %NULL means current's.
+ *	umem holds a reference for its lifetime.
+ */
+struct umem_acct {
+	enum umem_acct_mode mode;
+	bool lock_cap;
+	struct task_struct *task;
+	struct user_struct *user;
+};
+
+/* umem_args.flags */
+#define UMEM_WRITE		BIT(0)	/* device may write: pin for write */
+
+/**
+ * struct umem_args - what to pin and who pays for it
+ * @mm: the address space to pin from; %NULL means ``current->mm``.
+ * @start: user virtual address of the first byte.
+ * @length: number of bytes; need not be page aligned.
+ * @flags: %UMEM_WRITE or 0 for a read-only pin.
+ * @max_seg_size: largest scatterlist entry to build, in bytes, at least
+ *	%PAGE_SIZE; 0 means no limit beyond the scatterlist's own. Pass the
+ *	DMA device's dma_get_max_seg_size().
+ * @acct: the accounting, see &struct umem_acct.
+ */
+struct umem_args {
+	struct mm_struct *mm;
+	unsigned long start;
+	size_t length;
+	unsigned int flags;
+	unsigned int max_seg_size;
+	struct umem_acct acct;
+};
+
+/**
+ * struct umem - a range of pinned user memory
+ * @sgt_append: the pinned pages, physically contiguous runs coalesced into
+ *	single entries. The table covers whole pages: the first entry starts
+ *	at the page holding @address, the last ends at the page boundary after
+ *	the last byte. Must stay the first member (RDMA aliases it).
+ * @mm: the address space the pages were pinned from (mmgrab()ed).
+ * @address: user virtual address of the first byte, as passed in.
+ * @length: number of bytes, as passed in.
+ * @npages: number of pages pinned.
+ * @writable: the pages were pinned for write.
+ * @dma_mapped: @sgt_append holds DMA addresses (umem_dma_map() succeeded).
+ *
+ * All fields are set at creation and constant until umem_release(), except
+ * @dma_mapped and the DMA addresses in @sgt_append, which umem_dma_map()
+ * and umem_dma_unmap() change; the caller serialises those against users.
+ */
+struct umem {
+	struct sg_append_table sgt_append;
+	struct mm_struct *mm;
+	unsigned long address;
+	size_t length;
+	unsigned long npages;
+	bool writable;
+	bool dma_mapped;
+	/* private: */
+	struct umem_acct acct;
+	unsigned long charged;
+	struct device *dma_dev;
+	enum dma_data_direction dma_dir;
+	unsigned long dma_attrs;
+};
+
+struct umem *umem_get(const struct umem_args *args);
+void umem_release(struct umem *umem, bool dirty);
+DEFINE_FREE(umem, struct umem *, if (!IS_ERR_OR_NULL(_T)) umem_release(_T, true))
+
+int umem_dma_map(struct umem *umem, struct device *dev, unsigned long attrs);
+void umem_dma_unmap(struct umem *umem);
+
+int umem_copy_from(void *dst, struct umem *umem, size_t offset, size_t length);
+size_t umem_metadata_bytes(const struct umem *umem);
+
+/**
+ * umem_offset() - Offset of the first byte in its page
+ * @umem: the umem
+ *
+ * Return: offset of &umem->address within its page.
+ */
+static inline unsigned int umem_offset(const struct umem *umem)
+{
+	return umem->address & ~PAGE_MASK;
+}
+
+/**
+ * umem_nents() - Number of scatterlist entries
+ * @umem: the umem
+ *
+ * Return: entries of the CPU view; after umem_dma_map() the DMA view may
+ * have fewer (see &sg_table.nents).
+ */
+static inline unsigned int umem_nents(const struct umem *umem)
+{
+	return umem->sgt_append.sgt.orig_nents;
+}
+
+unsigned long umem_find_best_pgsz(struct umem *umem, unsigned long pgsz_bitmap,
+				  unsigned long iova);
+unsigned long umem_find_best_phys_pgsz(struct umem *umem,
+				       unsigned long pgsz_bitmap,
+				       unsigned long iova);
+size_t umem_num_blocks(const struct umem *umem, unsigned long pgsz,
+		       unsigned long iova);
+
+/**
+ * struct umem_block_iter - cursor over a umem in fixed-size blocks
+ *
+ * Used through &struct umem_dma_block_iter or &struct umem_phys_block_iter;
+ * all fields are internal.
+ */
+struct umem_block_iter {
+	/* private: internal state, keep away */
+	struct scatterlist *__sg;
+	unsigned int __sg_nents;
+	unsigned int __pg_bit;
+	unsigned int __sg_advance;
+	size_t __blocks_left;
+	u64 __addr;
+};
+
+/**
+ * struct umem_dma_block_iter - cursor over the DMA addresses of a umem
+ * @base: internal, keep away.
+ */
+struct umem_dma_block_iter {
+	struct umem_block_iter base;
+};
+
+/**
+ * struct umem_phys_block_iter - cursor over the CPU physical addresses of a umem
+ * @base: internal, keep away.
+ */
+struct umem_phys_block_iter {
+	struct umem_block_iter base;
+};
+
+void __umem_dma_block_iter_start(struct umem_dma_block_iter *iter,
+				 struct umem *umem, unsigned long pgsz,
+				 unsigned long iova);
+bool __umem_dma_block_iter_next(struct umem_dma_block_iter *iter);
+void __umem_phys_block_iter_start(struct umem_phys_block_iter *iter,
+				  struct umem *umem, unsigned long pgsz,
+				  unsigned long iova);
+bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter);
+
+/**
+ * umem_for_each_dma_block() - Walk a DMA-mapped umem in blocks of @pgsz
+ * @umem: a umem mapped with umem_dma_map()
+ * @iter: a &struct umem_dma_block_iter on the caller's stack
+ * @pgsz: block size, a power of two from umem_find_best_pgsz()
+ * @iova: device address of &umem->address
+ *
+ * Visits umem_num_blocks() blocks; umem_block_dma_address() gives each
+ * block's DMA address, aligned to @pgsz. The first block starts at or
+ * before the first byte, the last ends at or after the last byte.
+ *
+ * Context: Any context. Cost: O(1) per block.
+ */
+#define umem_for_each_dma_block(umem, iter, pgsz, iova)			\
+	for (__umem_dma_block_iter_start(iter, umem, pgsz, iova);	\
+	     __umem_dma_block_iter_next(iter);)
+
+/**
+ * umem_for_each_phys_block() - Walk a umem's physical pages in blocks of @pgsz
+ * @umem: the umem
+ * @iter: a &struct umem_phys_block_iter on the caller's stack
+ * @pgsz: block size, a power of two from umem_find_best_phys_pgsz()
+ * @iova: IOMMU address &umem->address will be mapped at
+ *
+ * As umem_for_each_dma_block() but over CPU physical addresses, for
+ * programming an IOMMU; umem_block_phys_address() gives each block.
+ *
+ * Context: Any context. Cost: O(1) per block.
+ */
+#define umem_for_each_phys_block(umem, iter, pgsz, iova)			\
+	for (__umem_phys_block_iter_start(iter, umem, pgsz, iova);	\
+	     __umem_phys_block_iter_next(iter);)
+
+/**
+ * umem_block_dma_address() - DMA address of the current block
+ * @iter: the cursor of umem_for_each_dma_block()
+ *
+ * Return: the block's DMA address, aligned to the block size.
+ */
+static inline dma_addr_t umem_block_dma_address(const struct umem_dma_block_iter *iter)
+{
+	return iter->base.__addr;
+}
+
+/**
+ * umem_block_phys_address() - Physical address of the current block
+ * @iter: the cursor of umem_for_each_phys_block()
+ *
+ * Return: the block's CPU physical address, aligned to the block size.
+ */
+static inline phys_addr_t umem_block_phys_address(const struct umem_phys_block_iter *iter)
+{
+	return iter->base.__addr;
+}
+
+#endif /* _LINUX_UMEM_H */
