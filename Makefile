@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+# Front door of the umem rig.  See README.md.
+#
+#   make demo        build, boot, pin real memory through umem, print what happened
+#   make check       everything CI runs (.ci/run)
+#   make kunit       the umem KUnit suite under UML and in the x86_64 guest
+#   make vm-run CMD='...' [BASE=stock]   run a command as root in the guest
+#   make series      the upstream patch series in build/series/
+
+SHELL := /bin/bash
+RIG := rig
+BASE ?= patched
+FLAVOUR := $(if $(filter stock,$(BASE)),--stock,)
+
+.PHONY: all deps tree kernel kernel-stock kunit kunit-um kunit-x86 vm-run demo \
+	check checkpatch docs-check selftest series clean
+
+all: check
+
+deps:
+	@$(RIG)/deps.sh
+
+tree: deps
+	@$(RIG)/tree.sh patched >/dev/null
+
+kernel: deps
+	$(RIG)/build-kernel.sh patched > build/build-patched.log 2>&1 || { tail -40 build/build-patched.log; exit 1; }
+
+kernel-stock: deps
+	$(RIG)/build-kernel.sh stock > build/build-stock.log 2>&1 || { tail -40 build/build-stock.log; exit 1; }
+
+kunit: kunit-um kunit-x86
+
+kunit-um: deps
+	$(RIG)/kunit-um.sh
+
+kunit-x86: deps
+	$(RIG)/kunit-x86.sh
+
+vm-run: deps
+	$(RIG)/vm-run.sh $(FLAVOUR) -- '$(CMD)'
+
+demo: deps
+	$(RIG)/demo.sh
+
+selftest: deps
+	$(RIG)/selftest.sh
+
+checkpatch: deps
+	$(RIG)/checkpatch.sh
+
+docs-check: deps
+	$(RIG)/docs-check.sh
+
+check: deps
+	$(RIG)/check.sh
+
+series: deps
+	$(RIG)/series.sh
+
+clean:
+	rm -rf build/src build/x86-* build/kunit-um build/vm build/series

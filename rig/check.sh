@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Everything CI runs.  Each step's output goes to the terminal; a summary of
+# steps with their times and the total test counts closes the run.  Exits
+# non-zero if any step failed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p build
+"$top/rig/deps.sh" || exit 1
+
+steps=() failed=0 passed_n=0 failed_n=0 skipped_n=0
+step() {
+	local name=$1 t0 rc
+	shift
+	echo "==== $name"
+	t0=$(date +%s)
+	"$@"
+	rc=$?
+	steps+=("$(printf '%-28s %-4s %5ss' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" $(( $(date +%s) - t0 )))")
+	[ $rc = 0 ] || failed=1
+	return $rc
+}
+# "Testing complete. Ran 40 tests: passed: 38, skipped: 2" -> counters
+count_kunit() {
+	local line
+	line=$(grep -a 'Testing complete' "$1" | tail -n 1)
+	[ -n "$line" ] || { failed_n=$((failed_n + 1)); return; }
+	passed_n=$((passed_n + $(grep -oP 'passed: \K[0-9]+' <<<"$line" || echo 0)))
+	failed_n=$((failed_n + $(grep -oP '(failed|crashed): \K[0-9]+' <<<"$line" | paste -sd+ | bc || echo 0)))
+	skipped_n=$((skipped_n + $(grep -oP 'skipped: \K[0-9]+' <<<"$line" || echo 0)))
+}
+
+step checkpatch rig/checkpatch.sh
+step kernel-doc rig/docs-check.sh
+step kunit-um rig/kunit-um.sh
+count_kunit build/kunit-um.log
+step kernel-x86 make -s kernel
+export VM_NO_BUILD=1
+step kunit-x86 rig/kunit-x86.sh
+count_kunit build/kunit-x86.summary
+step selftest-vm bash -c 'rig/selftest.sh 2>&1 | tee build/selftest.log'
+line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' build/selftest.log | tail -n 1)
+if [ -n "$line" ]; then
+	passed_n=$((passed_n + $(cut -d' ' -f1 <<<"$line")))
+	failed_n=$((failed_n + $(cut -d' ' -f3 <<<"$line")))
+else
+	failed_n=$((failed_n + 1))
+fi
+
+step w1-sparse rig/w1-sparse.sh
+
+echo "==== summary"
+printf '%s\n' "${steps[@]}"
+[ $failed = 0 ] && [ $failed_n = 0 ] || failed=1
+echo "$passed_n passed, $failed_n failed, $skipped_n skipped"
+exit $failed

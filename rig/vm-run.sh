@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run a command as root in the rig's guest and return its exit status.
+#
+#   rig/vm-run.sh [--stock] [--kunit] [--] 'command'
+#
+# The guest is q35 under TCG with intel-iommu (intremap, caching-mode),
+# QEMU's edu DMA device, THP on, 2 MiB hugetlb pages reserved, the host's
+# root over 9p read-only, build/vm/scratch writable at /mnt, and no network
+# backend.  The console goes to build/vm/console-<flavour>.log; the guest's
+# full dmesg is checked afterwards: any WARNING:, BUG:, KASAN report, lockdep
+# report, Oops or panic fails the run, as does a pin leak
+# (nr_foll_pin_acquired != nr_foll_pin_released) or a kmemleak report.
+# --kunit lets the built-in KUnit suites run at boot and leaves their KTAP
+# in build/vm/scratch/dmesg.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+flavour=patched kunit=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--stock) flavour=stock ;;
+	--kunit) kunit=1 ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+	shift
+done
+cmd=${*:-true}
+
+kernel=$top/build/x86-$flavour/arch/x86/boot/bzImage
+if [ -z "${VM_NO_BUILD:-}" ] || [ ! -f "$kernel" ]; then
+	"$top/rig/build-kernel.sh" "$flavour" > "$top/build/build-$flavour.log" 2>&1 ||
+		{ tail -40 "$top/build/build-$flavour.log"; echo "vm-run: kernel build failed" >&2; exit 1; }
+fi
+
+vm=$top/build/vm
+scratch=$vm/scratch
+rm -rf "$scratch"
+mkdir -p "$scratch"
+printf '%s\n' "$cmd" > "$scratch/cmd.sh"
+log=$vm/console-$flavour.log
+
+append="console=ttyS0 loglevel=4 log_buf_len=8M root=root rootfstype=9p"
+append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
+append+=" init=$top/rig/guest-init.sh panic=-1 intel_iommu=on"
+append+=" transparent_hugepage=always hugepages=${VM_HUGEPAGES:-1100}"
+append+=" kmemleak=on"
+[ "$kunit" = 1 ] || append+=" kunit.enable=0"
+
+accel="-accel tcg,thread=multi -cpu max"
+[ "${VM_ACCEL:-}" = kvm ] && accel="-accel kvm -cpu host"
+
+set +e
+timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \
+	-machine q35,kernel-irqchip=split $accel -smp 2 -m "${VM_MEM:-6G}" \
+	-nographic -no-reboot -nic none -display none \
+	-device intel-iommu,intremap=on,caching-mode=on \
+	-device edu,dma_mask=0xffffffff \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on \
+	-device virtio-9p-pci,fsdev=root,mount_tag=root \
+	-fsdev local,id=scratch,path="$scratch",security_model=none \
+	-device virtio-9p-pci,fsdev=scratch,mount_tag=scratch \
+	-kernel "$kernel" -append "$append" < /dev/null 2>&1 | tee "$log" |
+	grep -v -E '^\s*$|^\[ *[0-9.]+\] (KTAP|    |# |ok |not ok )' || true
+qrc=${PIPESTATUS[0]}
+set -e
+
+fail=0
+if [ ! -f "$scratch/rc" ]; then
+	echo "vm-run: the guest did not finish (qemu exit $qrc); console in $log" >&2
+	exit 1
+fi
+rc=$(cat "$scratch/rc")
+if grep -n -E 'WARNING:|BUG:|KASAN:|Oops|Kernel panic|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|UBSAN:|general protection fault|Call Trace:' \
+	"$scratch/dmesg" > "$vm/splats" 2>/dev/null; then
+	echo "vm-run: splat in the guest log:" >&2
+	head -20 "$vm/splats" >&2
+	fail=1
+fi
+acq=$(awk '$1=="nr_foll_pin_acquired"{print $2}' "$scratch/vmstat")
+rel=$(awk '$1=="nr_foll_pin_released"{print $2}' "$scratch/vmstat")
+echo "vm-run: $flavour kernel: nr_foll_pin_acquired=$acq nr_foll_pin_released=$rel" >&2
+if [ "$acq" != "$rel" ]; then
+	echo "vm-run: pin leak" >&2
+	fail=1
+fi
+if [ -s "$scratch/kmemleak" ]; then
+	echo "vm-run: kmemleak reports unreferenced objects (see $scratch/kmemleak):" >&2
+	grep -E 'unreferenced object|\[<' "$scratch/kmemleak" | head -20 >&2
+	fail=1
+fi
+cp "$scratch/dmesg" "$vm/dmesg-$flavour"
+[ "$fail" = 0 ] || exit 1
+exit "$rc"
