@@ -13,7 +13,7 @@
 # report, Oops or panic fails the run, as does a pin leak
 # (nr_foll_pin_acquired != nr_foll_pin_released) or a kmemleak report.
 # --kunit lets the built-in KUnit suites run at boot and leaves their KTAP
-# in build/vm/scratch/dmesg.
+# in build/vm/dmesg-<flavour> (or $VM_DMESG).  VM_LOG names the console log.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=patched kunit=0
@@ -35,11 +35,13 @@ if [ -z "${VM_NO_BUILD:-}" ] || [ ! -f "$kernel" ]; then
 fi
 
 vm=$top/build/vm
-scratch=$vm/scratch
-rm -rf "$scratch"
-mkdir -p "$scratch"
+mkdir -p "$vm"
+# One scratch directory per run, so several guests may run at once.
+scratch=$(mktemp -d "$vm/run.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
 printf '%s\n' "$cmd" > "$scratch/cmd.sh"
 log=$vm/console-$flavour.log
+[ -z "${VM_LOG:-}" ] || log=$VM_LOG
 
 append="console=ttyS0 loglevel=4 log_buf_len=8M root=root rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
@@ -86,10 +88,11 @@ if [ "$acq" != "$rel" ]; then
 	fail=1
 fi
 if [ -s "$scratch/kmemleak" ]; then
-	echo "vm-run: kmemleak reports unreferenced objects (see $scratch/kmemleak):" >&2
+	cp "$scratch/kmemleak" "$vm/kmemleak-$flavour"
+	echo "vm-run: kmemleak reports unreferenced objects (see $vm/kmemleak-$flavour):" >&2
 	grep -E 'unreferenced object|\[<' "$scratch/kmemleak" | head -20 >&2
 	fail=1
 fi
-cp "$scratch/dmesg" "$vm/dmesg-$flavour"
+cp "$scratch/dmesg" "${VM_DMESG:-$vm/dmesg-$flavour}"
 [ "$fail" = 0 ] || exit 1
 exit "$rc"
