@@ -1,0 +1,815 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * umem_demo - pin memory through the umem library and show what it built.
+ *
+ * For each backing (4K pages, THP, 2M hugetlbfs) of --size bytes (default
+ * 1 GiB) the program fills the memory with a pattern, pins and releases it
+ * through /dev/test_umem (CONFIG_TEST_UMEM, lib/test_umem.c), checks that
+ * the kernel read back the same bytes and prints one table row: pages
+ * pinned, scatterlist entries, metadata, the best page size for a device
+ * taking 4K|2M|1G pages, and the time to pin and to release.
+ *
+ * --selftest adds the checks: pin counts, the error paths, RLIMIT_MEMLOCK
+ * for an unprivileged user, pins kept and dropped on close, VmPin and
+ * /proc/vmstat nr_foll_pin_* balance. It ends with "N passed, N failed"
+ * and exits non-zero if anything failed.
+ *
+ * Build: gcc -O2 -Wall -Wextra -I<tree>/lib -o umem_demo umem_demo.c
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "../../../../lib/test_umem_uapi.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB	(21 << MAP_HUGE_SHIFT)
+#endif
+
+#define DEVICE		"/dev/test_umem"
+#define SZ_4K		4096UL
+#define SZ_64K		(64UL << 10)
+#define SZ_1M		(1024UL * 1024)
+#define SZ_2M		(2 * SZ_1M)
+#define SZ_1G		(1024 * SZ_1M)
+#define NOBODY		65534
+#define CAP_IPC_LOCK_BIT 14
+
+enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
+
+static const char *const backing_name[NR_BACKINGS] = {
+	[BACK_4K]	= "4K",
+	[BACK_THP]	= "THP",
+	[BACK_HUGETLB]	= "hugetlb",
+};
+
+/* Shared with forked children so that their checks count too */
+struct counts {
+	int passed;
+	int failed;
+};
+
+static struct counts *counts;
+static bool selftest;
+static bool require_all;
+static long page_size;
+
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok)
+		counts->passed++;
+	else
+		counts->failed++;
+	if (ok && !selftest)
+		return;
+	printf("  %s: ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static const char *fmt_size(char *buf, size_t len, uint64_t n)
+{
+	if (!n)
+		snprintf(buf, len, "none");
+	else if (!(n % SZ_1G))
+		snprintf(buf, len, "%lluG", (unsigned long long)(n / SZ_1G));
+	else if (!(n % SZ_1M))
+		snprintf(buf, len, "%lluM", (unsigned long long)(n / SZ_1M));
+	else if (!(n % 1024))
+		snprintf(buf, len, "%lluK", (unsigned long long)(n / 1024));
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+	return buf;
+}
+
+static int parse_size(const char *s, size_t *size)
+{
+	static const char units[] = "kKmMgG";
+	unsigned long long n;
+	const char *unit;
+	unsigned int shift;
+	char *end;
+
+	errno = 0;
+	n = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	unit = *end ? strchr(units, *end) : NULL;
+	if (unit) {
+		shift = ((unit - units) / 2 + 1) * 10;
+		if (n > SIZE_MAX >> shift)
+			return -1;
+		n <<= shift;
+		end++;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || !n || n > SIZE_MAX / 2)
+		return -1;
+	*size = n;
+	return 0;
+}
+
+/* TEST_UMEM_CSUM (see test_umem_uapi.h) of @len bytes at @p */
+static uint64_t csum(const void *p, size_t len)
+{
+	uint64_t h = TEST_UMEM_CSUM_SEED, w;
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ le64toh(w)) * TEST_UMEM_CSUM_PRIME;
+	}
+	if (i < len) {
+		w = 0;
+		memcpy(&w, b + i, len - i);
+		h = (h ^ le64toh(w)) * TEST_UMEM_CSUM_PRIME;
+	}
+	return h;
+}
+
+static void fill(void *p, size_t len, uint64_t seed)
+{
+	unsigned char *b = p;
+	uint64_t w;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		w = (i / 8 + seed) * 0x9e3779b97f4a7c15ULL;
+		w ^= w >> 29;
+		memcpy(b + i, &w, 8);
+	}
+	for (; i < len; i++)
+		b[i] = (unsigned char)(i * 31 + seed);
+}
+
+/* A "Name:  value kB" line of /proc/self/status, in kB, or -1 */
+static long status_kb(const char *name)
+{
+	size_t nlen = strlen(name);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
+			val = strtol(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static bool have_cap_ipc_lock(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return eff & (1ULL << CAP_IPC_LOCK_BIT);
+}
+
+/* Fold the per-CPU vmstat deltas; needs root. Returns false if it can't. */
+static bool vmstat_refresh(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	/* EINVAL only reports a negative counter somewhere: still folded */
+	ok = write(fd, "1", 1) == 1 || errno == EINVAL;
+	close(fd);
+	return ok;
+}
+
+static long long read_vmstat(const char *name)
+{
+	size_t nlen = strlen(name);
+	long long val = -1;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			val = strtoll(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static int umem_ioctl(int fd, unsigned long op, struct test_umem_cmd *cmd)
+{
+	return ioctl(fd, op, cmd) ? -errno : 0;
+}
+
+static int pin_release(int fd, const void *addr, size_t len, unsigned int flags,
+		       unsigned int acct, struct test_umem_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->addr = (uintptr_t)addr;
+	cmd->length = len;
+	cmd->flags = flags;
+	cmd->acct = acct;
+	return umem_ioctl(fd, TEST_UMEM_PIN_RELEASE, cmd);
+}
+
+static int pin(int fd, const void *addr, size_t len, unsigned int flags,
+	       unsigned int acct, struct test_umem_cmd *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->addr = (uintptr_t)addr;
+	cmd->length = len;
+	cmd->flags = flags;
+	cmd->acct = acct;
+	return umem_ioctl(fd, TEST_UMEM_PIN, cmd);
+}
+
+static int release(int fd, uint64_t handle)
+{
+	struct test_umem_cmd cmd = { .handle = handle };
+
+	return umem_ioctl(fd, TEST_UMEM_RELEASE, &cmd);
+}
+
+static unsigned long pages_spanned(const void *addr, size_t len)
+{
+	uintptr_t first = (uintptr_t)addr / page_size;
+	uintptr_t last = ((uintptr_t)addr + len - 1) / page_size;
+
+	return last - first + 1;
+}
+
+struct mapping {
+	void *base;	/* what mmap() returned */
+	size_t maplen;
+	void *addr;	/* the range to pin */
+};
+
+static int map_backing(enum backing b, size_t size, struct mapping *m)
+{
+	const int prot = PROT_READ | PROT_WRITE;
+	const int anon = MAP_PRIVATE | MAP_ANONYMOUS;
+	uintptr_t start, aligned;
+	size_t head;
+
+	switch (b) {
+	case BACK_4K:
+		m->maplen = size;
+		m->base = mmap(NULL, m->maplen, prot, anon, -1, 0);
+		if (m->base == MAP_FAILED)
+			return -errno;
+		m->addr = m->base;
+		if (madvise(m->addr, size, MADV_NOHUGEPAGE))
+			perror("madvise(MADV_NOHUGEPAGE)");
+		return 0;
+	case BACK_THP:
+		m->maplen = size + SZ_2M;
+		m->base = mmap(NULL, m->maplen, prot, anon, -1, 0);
+		if (m->base == MAP_FAILED)
+			return -errno;
+		start = (uintptr_t)m->base;
+		aligned = (start + SZ_2M - 1) & ~(SZ_2M - 1);
+		head = aligned - start;
+		if (head)
+			munmap(m->base, head);
+		munmap((void *)(aligned + size), m->maplen - head - size);
+		m->base = (void *)aligned;
+		m->maplen = size;
+		m->addr = m->base;
+		if (madvise(m->addr, size, MADV_HUGEPAGE))
+			perror("madvise(MADV_HUGEPAGE)");
+		return 0;
+	default:
+		m->maplen = (size + SZ_2M - 1) & ~(SZ_2M - 1);
+		m->base = mmap(NULL, m->maplen, prot,
+			       anon | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+		if (m->base == MAP_FAILED)
+			return -errno;
+		m->addr = m->base;
+		return 0;
+	}
+}
+
+static void print_header(void)
+{
+	printf("%-8s %6s %9s %9s %11s %10s %8s %9s %11s %5s\n",
+	       "backing", "size", "pages", "sg-ents", "metadata-B", "B/GiB",
+	       "best-pgsz", "pin-ms", "release-ms", "data");
+	fflush(stdout);
+}
+
+/* One table row: pin and release @size bytes of backing @b. */
+static bool run_case(int fd, enum backing b, size_t size)
+{
+	char s1[32], s2[32];
+	struct mapping m = { 0 };
+	struct test_umem_cmd cmd;
+	uint64_t want;
+	bool good;
+	int ret;
+
+	ret = map_backing(b, size, &m);
+	if (ret) {
+		printf("%-8s %6s  not run: mmap failed: %s%s\n", backing_name[b],
+		       fmt_size(s1, sizeof(s1), size), strerror(-ret),
+		       b == BACK_HUGETLB ?
+		       " (no 2M hugetlb pages reserved? see /proc/sys/vm/nr_hugepages)" : "");
+		fflush(stdout);
+		if (require_all)
+			check(false, "%s: backing available", backing_name[b]);
+		return !require_all;
+	}
+
+	fill(m.addr, size, b + 1);
+	want = csum(m.addr, size);
+
+	ret = pin_release(fd, m.addr, size, TEST_UMEM_WRITE | TEST_UMEM_DIRTY,
+			  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	if (ret) {
+		printf("%-8s %6s  TEST_UMEM_PIN_RELEASE failed: %s\n",
+		       backing_name[b], fmt_size(s1, sizeof(s1), size),
+		       strerror(-ret));
+		check(false, "%s: pin and release %zu bytes", backing_name[b],
+		      size);
+		munmap(m.base, m.maplen);
+		return false;
+	}
+
+	good = cmd.checksum == want;
+	printf("%-8s %6s %9llu %9llu %11llu %10.0f %8s %9.1f %11.1f %5s\n",
+	       backing_name[b], fmt_size(s1, sizeof(s1), size),
+	       (unsigned long long)cmd.npages, (unsigned long long)cmd.nents,
+	       (unsigned long long)cmd.metadata_bytes,
+	       (double)cmd.metadata_bytes * SZ_1G / size,
+	       fmt_size(s2, sizeof(s2), cmd.best_pgsz[TEST_UMEM_PGSZ_4K_2M_1G]),
+	       cmd.pin_ns / 1e6, cmd.release_ns / 1e6, good ? "ok" : "BAD");
+	fflush(stdout);
+
+	check(good, "%s: kernel read back the bytes written (checksum %016llx, expected %016llx)",
+	      backing_name[b], (unsigned long long)cmd.checksum,
+	      (unsigned long long)want);
+	if (selftest) {
+		unsigned long npages = pages_spanned(m.addr, size);
+
+		check(cmd.npages == npages, "%s: %llu pages pinned, expected %lu",
+		      backing_name[b], (unsigned long long)cmd.npages, npages);
+		check(cmd.nents >= 1 && cmd.nents <= cmd.npages,
+		      "%s: 1 <= %llu sg entries <= pages", backing_name[b],
+		      (unsigned long long)cmd.nents);
+		check(cmd.metadata_bytes > 0, "%s: metadata bytes reported",
+		      backing_name[b]);
+		check(cmd.best_pgsz[TEST_UMEM_PGSZ_4K] == SZ_4K,
+		      "%s: best page size for a 4K-only device is 4K (got %llu)",
+		      backing_name[b],
+		      (unsigned long long)cmd.best_pgsz[TEST_UMEM_PGSZ_4K]);
+		if (b == BACK_HUGETLB) {
+			size_t nhuge = (size + SZ_2M - 1) / SZ_2M;
+
+			check(cmd.nents <= nhuge,
+			      "hugetlb: %llu sg entries <= %zu huge pages",
+			      (unsigned long long)cmd.nents, nhuge);
+			check(cmd.best_pgsz[TEST_UMEM_PGSZ_4K_2M] == SZ_2M,
+			      "hugetlb: best page size for 4K|2M is 2M (got %llu)",
+			      (unsigned long long)cmd.best_pgsz[TEST_UMEM_PGSZ_4K_2M]);
+			check(cmd.best_pgsz[TEST_UMEM_PGSZ_4K_2M_1G] >= SZ_2M,
+			      "hugetlb: best page size for 4K|2M|1G is at least 2M");
+		}
+		check(status_kb("VmPin") == 0, "%s: VmPin back to 0 after release",
+		      backing_name[b]);
+		check(csum(m.addr, size) == want, "%s: data unchanged by the pin",
+		      backing_name[b]);
+	}
+	munmap(m.base, m.maplen);
+	return good;
+}
+
+static void *map_anon(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	return p;
+}
+
+static void expect_err(int fd, const char *what, const void *addr, size_t len,
+		       unsigned int flags, unsigned int acct, int err)
+{
+	struct test_umem_cmd cmd;
+	int ret;
+
+	ret = pin_release(fd, addr, len, flags, acct, &cmd);
+	check(ret == -err, "%s -> %s (got %s)", what, strerrorname_np(err),
+	      ret ? strerrorname_np(-ret) : "success");
+}
+
+static void test_errors(int fd)
+{
+	const unsigned int pvm = TEST_UMEM_ACCT_PINNED_VM;
+	const size_t len = 4 * page_size;
+	struct test_umem_cmd cmd;
+	char *p, *hole;
+	int ret;
+
+	printf("error paths:\n");
+	p = map_anon(len, PROT_READ | PROT_WRITE);
+	fill(p, len, 7);
+
+	expect_err(fd, "zero length", p, 0, 0, pvm, EINVAL);
+	expect_err(fd, "unknown flag", p, len, 1U << 31, pvm, EINVAL);
+	expect_err(fd, "unknown accounting mode", p, len, 0, 99, EINVAL);
+
+	expect_err(fd, "range wrapping past the top of the address space",
+		   (void *)(uintptr_t)-page_size, 2 * page_size, 0, pvm, EINVAL);
+	expect_err(fd, "range above TASK_SIZE",
+		   (void *)(uintptr_t)(-2 * page_size), page_size, 0, pvm, EFAULT);
+
+	hole = map_anon(len, PROT_READ | PROT_WRITE);
+	munmap(hole, len);
+	expect_err(fd, "unmapped address", hole, len, 0, pvm, EFAULT);
+
+	/* A hole after the first page: what was pinned must be undone */
+	munmap(p + page_size, page_size);
+	expect_err(fd, "range with an unmapped hole", p, len, 0, pvm, EFAULT);
+	check(status_kb("VmPin") == 0, "VmPin 0 after the failed pin");
+	munmap(p, len);
+
+	p = map_anon(len, PROT_NONE);
+	expect_err(fd, "PROT_NONE read pin", p, len, 0, pvm, EFAULT);
+	expect_err(fd, "PROT_NONE write pin", p, len, TEST_UMEM_WRITE, pvm,
+		   EFAULT);
+	munmap(p, len);
+
+	p = map_anon(len, PROT_READ | PROT_WRITE);
+	fill(p, len, 8);
+	mprotect(p, len, PROT_READ);
+	expect_err(fd, "write pin of a PROT_READ mapping", p, len,
+		   TEST_UMEM_WRITE, pvm, EFAULT);
+	ret = pin_release(fd, p, len, 0, pvm, &cmd);
+	check(!ret && cmd.checksum == csum(p, len),
+	      "read pin of a PROT_READ mapping reads the data (%s)",
+	      ret ? strerrorname_np(-ret) : "success");
+	munmap(p, len);
+}
+
+static void test_unaligned(int fd)
+{
+	const unsigned int pvm = TEST_UMEM_ACCT_PINNED_VM;
+	const size_t len = 8 * page_size;
+	struct test_umem_cmd cmd;
+	char *p;
+	int ret;
+
+	printf("unaligned ranges:\n");
+	p = map_anon(len, PROT_READ | PROT_WRITE);
+	fill(p, len, 9);
+
+	ret = pin_release(fd, p + 100, 5000, TEST_UMEM_WRITE, pvm, &cmd);
+	check(!ret && cmd.npages == 2 && cmd.checksum == csum(p + 100, 5000),
+	      "5000 bytes at offset 100: %llu pages, data %s",
+	      (unsigned long long)cmd.npages,
+	      !ret && cmd.checksum == csum(p + 100, 5000) ? "ok" : "BAD");
+
+	ret = pin_release(fd, p + page_size - 1, 2, 0, pvm, &cmd);
+	check(!ret && cmd.npages == 2 && cmd.checksum == csum(p + page_size - 1, 2),
+	      "2 bytes across a page boundary: %llu pages",
+	      (unsigned long long)cmd.npages);
+
+	ret = pin_release(fd, p + 3, 1, 0, pvm, &cmd);
+	check(!ret && cmd.npages == 1 && cmd.checksum == csum(p + 3, 1),
+	      "1 byte: %llu pages", (unsigned long long)cmd.npages);
+
+	ret = pin_release(fd, p + 8, len - 8 - 3, 0, pvm, &cmd);
+	check(!ret && cmd.npages == len / page_size &&
+	      cmd.checksum == csum(p + 8, len - 8 - 3),
+	      "%zu bytes at offset 8: %llu pages", len - 11,
+	      (unsigned long long)cmd.npages);
+	munmap(p, len);
+}
+
+/* Pins kept across ioctls, visible in VmPin and VmLck, and dropped on close */
+static void test_kept(int fd, size_t size)
+{
+	size_t len = size < 16 * SZ_1M ? size : 16 * SZ_1M;
+	long kb = len / 1024, lck0, lck;
+	struct test_umem_cmd cmd;
+	uint64_t h1, h2, h3;
+	pid_t pid;
+	int fd2, ret, status;
+	char *p;
+
+	printf("kept pins:\n");
+	p = map_anon(len, PROT_READ | PROT_WRITE);
+	fill(p, len, 10);
+	lck0 = status_kb("VmLck");
+
+	ret = pin(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	h1 = cmd.handle;
+	check(!ret && h1 && cmd.checksum == csum(p, len),
+	      "TEST_UMEM_PIN pinned_vm: handle %llu (%s)",
+	      (unsigned long long)h1, ret ? strerrorname_np(-ret) : "success");
+	check(status_kb("VmPin") == kb, "VmPin %ld kB while pinned, expected %ld",
+	      status_kb("VmPin"), kb);
+
+	ret = pin(fd, p, len, 0, TEST_UMEM_ACCT_LOCKED_VM, &cmd);
+	h2 = cmd.handle;
+	check(!ret && h2 && h2 != h1, "TEST_UMEM_PIN locked_vm: handle %llu (%s)",
+	      (unsigned long long)h2, ret ? strerrorname_np(-ret) : "success");
+	lck = status_kb("VmLck");
+	check(lck - lck0 == kb, "VmLck grew by %ld kB, expected %ld",
+	      lck - lck0, kb);
+
+	ret = pin(fd, p, len, TEST_UMEM_WRITE | TEST_UMEM_DIRTY,
+		  TEST_UMEM_ACCT_USER, &cmd);
+	h3 = cmd.handle;
+	check(!ret && h3 && h3 != h1 && h3 != h2,
+	      "TEST_UMEM_PIN user: handle %llu (%s)", (unsigned long long)h3,
+	      ret ? strerrorname_np(-ret) : "success");
+
+	check(!release(fd, h1), "TEST_UMEM_RELEASE pinned_vm pin");
+	check(status_kb("VmPin") == 0, "VmPin back to 0");
+	check(!release(fd, h2), "TEST_UMEM_RELEASE locked_vm pin");
+	check(status_kb("VmLck") == lck0, "VmLck back to %ld kB", lck0);
+	ret = release(fd, h1);
+	check(ret == -ENOENT, "second release of a handle -> ENOENT (got %s)",
+	      ret ? strerrorname_np(-ret) : "success");
+	check(release(fd, 0) == -ENOENT, "release of handle 0 -> ENOENT");
+	/* h3 stays: released when @fd is closed at exit */
+
+	fd2 = open(DEVICE, O_RDWR);
+	check(fd2 >= 0, "second open of " DEVICE);
+	if (fd2 >= 0) {
+		ret = pin(fd2, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM,
+			  &cmd);
+		check(!ret && status_kb("VmPin") == kb,
+		      "pin on a second file: VmPin %ld kB", status_kb("VmPin"));
+		close(fd2);
+		check(status_kb("VmPin") == 0, "close releases the pins: VmPin %ld kB",
+		      status_kb("VmPin"));
+	}
+
+	/* A process that exits with pins held must not leak them */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int cfd = open(DEVICE, O_RDWR);
+
+		if (cfd < 0 || pin(cfd, p, len, TEST_UMEM_WRITE,
+				   TEST_UMEM_ACCT_PINNED_VM, &cmd))
+			_exit(1);
+		_exit(0);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "child exiting with a pin held");
+	munmap(p, len);
+}
+
+/* RLIMIT_MEMLOCK as an unprivileged user, in a child */
+static void rlimit_child(void)
+{
+	const struct rlimit rl = { .rlim_cur = SZ_64K, .rlim_max = SZ_64K };
+	const size_t len = SZ_1M, small = 32 * 1024;
+	struct test_umem_cmd cmd;
+	int fd, ret;
+	char *p;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
+		check(false, "setrlimit(RLIMIT_MEMLOCK, 64K): %s", strerror(errno));
+		return;
+	}
+	if (getuid() == 0 || geteuid() == 0) {
+		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY)) {
+			check(false, "switch to uid/gid %d: %s", NOBODY,
+			      strerror(errno));
+			return;
+		}
+	}
+	check(!have_cap_ipc_lock(), "running without CAP_IPC_LOCK as uid %d",
+	      (int)geteuid());
+
+	fd = open(DEVICE, O_RDWR);
+	check(fd >= 0, "unprivileged open of " DEVICE " (%s)",
+	      fd < 0 ? strerror(errno) : "success");
+	if (fd < 0)
+		return;
+
+	p = map_anon(len, PROT_READ | PROT_WRITE);
+	fill(p, len, 11);
+
+	ret = pin_release(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM,
+			  &cmd);
+	check(ret == -ENOMEM, "1M over a 64K limit, pinned_vm -> ENOMEM (got %s)",
+	      ret ? strerrorname_np(-ret) : "success");
+	check(status_kb("VmPin") == 0, "VmPin stays 0 (%ld kB)",
+	      status_kb("VmPin"));
+
+	ret = pin(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	check(ret == -ENOMEM, "1M kept pin over the limit, pinned_vm -> ENOMEM (got %s)",
+	      ret ? strerrorname_np(-ret) : "success");
+
+	ret = pin_release(fd, p, len, 0, TEST_UMEM_ACCT_LOCKED_VM, &cmd);
+	check(ret == -ENOMEM, "1M over a 64K limit, locked_vm -> ENOMEM (got %s)",
+	      ret ? strerrorname_np(-ret) : "success");
+	check(status_kb("VmLck") == 0, "VmLck stays 0 (%ld kB)",
+	      status_kb("VmLck"));
+
+	ret = pin_release(fd, p, len, 0, TEST_UMEM_ACCT_USER, &cmd);
+	check(ret == -ENOMEM, "1M over a 64K limit, user -> ENOMEM (got %s)",
+	      ret ? strerrorname_np(-ret) : "success");
+
+	ret = pin_release(fd, p, len, 0, TEST_UMEM_ACCT_NONE, &cmd);
+	check(ret == -EPERM, "unaccounted pin without CAP_IPC_LOCK -> EPERM (got %s)",
+	      ret ? strerrorname_np(-ret) : "success");
+
+	ret = pin_release(fd, p, small, TEST_UMEM_WRITE,
+			  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	check(!ret && cmd.checksum == csum(p, small),
+	      "32K under the 64K limit, pinned_vm, pins (%s)",
+	      ret ? strerrorname_np(-ret) : "success");
+
+	ret = pin(fd, p, small, 0, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	check(!ret && status_kb("VmPin") == (long)(small / 1024),
+	      "32K kept pin: VmPin %ld kB", status_kb("VmPin"));
+	ret = pin(fd, p + small, small + page_size, 0,
+		  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	check(ret == -ENOMEM, "second pin past the limit -> ENOMEM (got %s)",
+	      ret ? strerrorname_np(-ret) : "success");
+	close(fd);
+	check(status_kb("VmPin") == 0, "VmPin 0 after close (%ld kB)",
+	      status_kb("VmPin"));
+	munmap(p, len);
+}
+
+static void test_rlimit(void)
+{
+	int status;
+	pid_t pid;
+
+	printf("RLIMIT_MEMLOCK:\n");
+	if (getuid() != 0 && have_cap_ipc_lock()) {
+		printf("  skipped: not root, but holding CAP_IPC_LOCK\n");
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		rlimit_child();
+		fflush(stdout);
+		_exit(0);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "RLIMIT child ran to the end");
+}
+
+static void print_usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [--size N[K|M|G]] [--selftest] [--require-all]\n"
+		"  --size N       bytes per backing (default 1G)\n"
+		"  --selftest     also check errors, limits and pin balance;\n"
+		"                 ends with \"N passed, N failed\"\n"
+		"  --require-all  fail if a backing (hugetlb) is not available\n",
+		prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "selftest", no_argument, NULL, 't' },
+		{ "require-all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	long long acq0 = 0, rel0 = 0, acq, rel;
+	size_t size = SZ_1G;
+	bool exact = false;
+	int fd, opt, b;
+
+	while ((opt = getopt_long(argc, argv, "s:tah", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (parse_size(optarg, &size)) {
+				fprintf(stderr, "bad size: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			selftest = true;
+			break;
+		case 'a':
+			require_all = true;
+			break;
+		case 'h':
+			print_usage(argv[0]);
+			return 0;
+		default:
+			print_usage(argv[0]);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		print_usage(argv[0]);
+		return 2;
+	}
+
+	page_size = sysconf(_SC_PAGESIZE);
+	counts = mmap(NULL, sizeof(*counts), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+
+	fd = open(DEVICE, O_RDWR);
+	if (fd < 0) {
+		printf("cannot open %s: %s (is CONFIG_TEST_UMEM enabled?)\n",
+		       DEVICE, strerror(errno));
+		if (selftest)
+			printf("0 passed, 1 failed\n");
+		return 1;
+	}
+
+	if (selftest) {
+		exact = vmstat_refresh();
+		acq0 = read_vmstat("nr_foll_pin_acquired");
+		rel0 = read_vmstat("nr_foll_pin_released");
+	}
+
+	printf("umem: pin and release through %s, writable, charged to pinned_vm\n",
+	       DEVICE);
+	print_header();
+	for (b = 0; b < NR_BACKINGS; b++)
+		run_case(fd, b, size);
+
+	if (selftest) {
+		test_errors(fd);
+		test_unaligned(fd);
+		test_kept(fd, size);
+		test_rlimit();
+	}
+	close(fd);
+
+	if (selftest) {
+		printf("balance:\n");
+		check(status_kb("VmPin") == 0, "VmPin back to 0 (%ld kB)",
+		      status_kb("VmPin"));
+		if (exact && vmstat_refresh()) {
+			acq = read_vmstat("nr_foll_pin_acquired") - acq0;
+			rel = read_vmstat("nr_foll_pin_released") - rel0;
+			check(acq > 0 && acq == rel,
+			      "nr_foll_pin_acquired +%lld == nr_foll_pin_released +%lld",
+			      acq, rel);
+		} else {
+			printf("  skipped: nr_foll_pin_* balance (%s)\n",
+			       "cannot write /proc/sys/vm/stat_refresh");
+		}
+		printf("%d passed, %d failed\n", counts->passed, counts->failed);
+	}
+	return counts->failed ? 1 : 0;
+}
