@@ -1,0 +1,1552 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the umem pinned-memory library.
+ *
+ * The cases pin real user memory: kunit_vm_mmap() gives the test thread an
+ * mm of its own, copy_to_user() faults the pages in, umem_get() pins them.
+ * Coalescing and page-size selection over a known physical layout use
+ * umem_sgt_append_pages() with pages from alloc_pages() instead, because a
+ * user mapping's physical layout is whatever the page allocator handed out
+ * (and UML has no THP).
+ *
+ * Every case runs in the fixture built by umem_test_init(): each pin is a
+ * KUnit action, so a failed assertion still releases it, and the last
+ * action to run checks that the FOLL_PIN counters balanced and that
+ * mm->pinned_vm, mm->locked_vm and the user's locked_vm are back where
+ * they began.
+ */
+
+#include <kunit/test.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/highmem.h>
+#include <linux/huge_mm.h>
+#include <linux/hugetlb.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/user.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/umem.h>
+#include <linux/vmstat.h>
+
+/* Pages of the anonymous mapping most cases pin from. */
+#define UMEM_TEST_PAGES		32
+
+/* Where the page-array tables pretend to live: any page-aligned address. */
+#define UMEM_TEST_FAKE_VA	0x10000000UL
+
+struct umem_test_counters {
+	unsigned long pin_acquired;
+	unsigned long pin_released;
+	s64 pinned_vm;
+	unsigned long locked_vm;
+	long user_locked_vm;
+};
+
+/**
+ * struct umem_test_ctx - per-case fixture, in &kunit.priv
+ * @test: the case, for the checks run as deferred actions
+ * @mm: the test thread's mm, mmget() until every pin is released
+ * @user: the test thread's user, charged by %UMEM_ACCT_USER
+ * @start: the counters when the case began
+ * @pinned: the case pinned something, so the pin counters must have moved
+ */
+struct umem_test_ctx {
+	struct kunit *test;
+	struct mm_struct *mm;
+	struct user_struct *user;
+	struct umem_test_counters start;
+	bool pinned;
+};
+
+/*
+ * NR_FOLL_PIN_ACQUIRED and NR_FOLL_PIN_RELEASED are node counters. An update
+ * lands in the updating CPU's per_cpu_nodestats->vm_node_stat_diff[] and is
+ * folded into pgdat->vm_stat[] (and the global vm_node_stat[]) only when it
+ * crosses the per-cpu threshold or vmstat_update() runs, so
+ * global_node_page_state_pages() alone lags by up to threshold * CPUs *
+ * nodes pages: enough to hide a leaked pin, or to report one that is not.
+ * The exact value is each online node's vm_stat[] plus every possible CPU's
+ * pending diff for that node. The per-node counter is read rather than the
+ * global one because refresh_cpu_vm_stats() adds a taken diff to the node
+ * right away but to the global counter only after walking every node; the
+ * window in which a concurrent fold skews a reading is then a few
+ * instructions, and reading until two snapshots agree closes it in practice.
+ * All of this works from a module: NODE_DATA() is the exported node_data[]
+ * or contig_page_data, the per-cpu offsets and node masks are exported, the
+ * rest are struct fields.
+ */
+static unsigned long umem_test_node_stat(enum node_stat_item item)
+{
+	long sum = 0;
+	int nid, cpu;
+
+	for_each_online_node(nid) {
+		struct pglist_data *pgdat = NODE_DATA(nid);
+
+		sum += atomic_long_read(&pgdat->vm_stat[item]);
+		for_each_possible_cpu(cpu) {
+			struct per_cpu_nodestat *pcp;
+
+			pcp = per_cpu_ptr(pgdat->per_cpu_nodestats, cpu);
+			sum += READ_ONCE(pcp->vm_node_stat_diff[item]);
+		}
+	}
+	return sum;
+}
+
+static void umem_test_pin_stats(unsigned long *acquired, unsigned long *released)
+{
+	unsigned long a, r;
+	int i;
+
+	*acquired = umem_test_node_stat(NR_FOLL_PIN_ACQUIRED);
+	*released = umem_test_node_stat(NR_FOLL_PIN_RELEASED);
+	for (i = 0; i < 10; i++) {
+		a = umem_test_node_stat(NR_FOLL_PIN_ACQUIRED);
+		r = umem_test_node_stat(NR_FOLL_PIN_RELEASED);
+		if (a == *acquired && r == *released)
+			return;
+		*acquired = a;
+		*released = r;
+	}
+}
+
+/* Pins outstanding system-wide: acquired minus released. */
+static long umem_test_pins_held(void)
+{
+	unsigned long acquired, released;
+
+	umem_test_pin_stats(&acquired, &released);
+	return acquired - released;
+}
+
+static void umem_test_snapshot(const struct umem_test_ctx *ctx,
+			       struct umem_test_counters *c)
+{
+	umem_test_pin_stats(&c->pin_acquired, &c->pin_released);
+	c->pinned_vm = atomic64_read(&ctx->mm->pinned_vm);
+	c->locked_vm = READ_ONCE(ctx->mm->locked_vm);
+	c->user_locked_vm = atomic_long_read(&ctx->user->locked_vm);
+}
+
+/* The accounting counters, not the pin counters, are as in @c. */
+static void umem_test_expect_charges(struct kunit *test,
+				     const struct umem_test_counters *c)
+{
+	struct umem_test_ctx *ctx = test->priv;
+	struct umem_test_counters now;
+
+	umem_test_snapshot(ctx, &now);
+	KUNIT_EXPECT_EQ(test, now.pinned_vm, c->pinned_vm);
+	KUNIT_EXPECT_EQ(test, now.locked_vm, c->locked_vm);
+	KUNIT_EXPECT_EQ(test, now.user_locked_vm, c->user_locked_vm);
+}
+
+/*
+ * The end-of-case check. It is a deferred action registered first in
+ * umem_test_init() rather than code in .exit because KUnit runs .exit
+ * before the deferred actions: the pins a failed case left behind are only
+ * released after .exit. Actions run last-registered first, so this one runs
+ * after every release and before the fixture's mm reference is dropped.
+ */
+static void umem_test_check_balance(void *data)
+{
+	struct umem_test_ctx *ctx = data;
+	struct kunit *test = ctx->test;
+	unsigned long acquired, released;
+	struct umem_test_counters now;
+
+	umem_test_snapshot(ctx, &now);
+	acquired = now.pin_acquired - ctx->start.pin_acquired;
+	released = now.pin_released - ctx->start.pin_released;
+	KUNIT_EXPECT_EQ_MSG(test, acquired, released,
+			    "FOLL_PIN acquired and released differ: pages leaked");
+	if (ctx->pinned)
+		KUNIT_EXPECT_GT(test, acquired, 0UL);
+	KUNIT_EXPECT_EQ_MSG(test, now.pinned_vm, ctx->start.pinned_vm,
+			    "mm->pinned_vm not restored");
+	KUNIT_EXPECT_EQ_MSG(test, now.locked_vm, ctx->start.locked_vm,
+			    "mm->locked_vm not restored");
+	KUNIT_EXPECT_EQ_MSG(test, now.user_locked_vm, ctx->start.user_locked_vm,
+			    "user->locked_vm not restored");
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_mmput, mmput, struct mm_struct *);
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_free_uid, free_uid, struct user_struct *);
+
+static int umem_test_init(struct kunit *test)
+{
+	struct umem_test_ctx *ctx;
+	unsigned long addr;
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->test = test;
+	test->priv = ctx;
+
+	/* The first kunit_vm_mmap() attaches a fresh mm to the test thread. */
+	addr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "kunit_vm_mmap() failed: %ld", (long)addr);
+	KUNIT_ASSERT_NOT_NULL(test, current->mm);
+
+	/*
+	 * The test thread exits before the deferred actions run, and with it
+	 * its mm would go. Keep the address space alive until the pins are
+	 * released, so that every uncharge (%UMEM_ACCT_LOCKED_VM skips an
+	 * exited mm) really happens and can be checked.
+	 */
+	ctx->mm = current->mm;
+	mmget(ctx->mm);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, umem_test_mmput,
+							ctx->mm), 0);
+	ctx->user = get_current_user();
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, umem_test_free_uid,
+							ctx->user), 0);
+
+	umem_test_snapshot(ctx, &ctx->start);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_check_balance,
+							ctx), 0);
+	return 0;
+}
+
+/* Pins are released dirty: umem only dirties what it pinned for write. */
+static void umem_test_release(struct umem *umem)
+{
+	umem_release(umem, true);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_release_action, umem_test_release,
+			    struct umem *);
+
+/* umem_get() with the result registered for release at the end of the case. */
+static struct umem *umem_test_get(struct kunit *test,
+				  const struct umem_args *args)
+{
+	struct umem_test_ctx *ctx = test->priv;
+	struct umem *umem;
+
+	umem = umem_get(args);
+	if (IS_ERR(umem))
+		return umem;
+	ctx->pinned = true;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_release_action,
+							umem), 0);
+	return umem;
+}
+
+/* Release now rather than at the end of the case. */
+static void umem_test_put(struct kunit *test, struct umem *umem)
+{
+	kunit_release_action(test, umem_test_release_action, umem);
+}
+
+static unsigned long umem_test_mmap(struct kunit *test, struct file *file,
+				    size_t len, unsigned long prot,
+				    unsigned long flags)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, file, 0, len, prot, flags, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "vm_mmap(%zu bytes) failed: %ld", len, (long)addr);
+	return addr;
+}
+
+static unsigned long umem_test_mmap_anon(struct kunit *test, size_t len,
+					 unsigned long prot)
+{
+	return umem_test_mmap(test, NULL, len, prot, MAP_ANONYMOUS | MAP_PRIVATE);
+}
+
+/* The byte the tests write at user address @uaddr. */
+static u8 umem_test_byte(unsigned long uaddr)
+{
+	return uaddr ^ (uaddr >> 9) ^ (uaddr >> 17);
+}
+
+static void umem_test_pattern(u8 *buf, unsigned long uaddr, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = umem_test_byte(uaddr + i);
+}
+
+/* Offset of the first byte of @buf that is not the pattern, or @len. */
+static size_t umem_test_pattern_mismatch(const u8 *buf, unsigned long uaddr,
+					 size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != umem_test_byte(uaddr + i))
+			return i;
+	return len;
+}
+
+/* Write the pattern to [@uaddr, @uaddr + @len), faulting the pages in. */
+static void umem_test_fill(struct kunit *test, unsigned long uaddr, size_t len)
+{
+	u8 *buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	size_t off, n;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (off = 0; off < len; off += n) {
+		n = min_t(size_t, len - off, PAGE_SIZE - ((uaddr + off) & ~PAGE_MASK));
+		umem_test_pattern(buf, uaddr + off, n);
+		KUNIT_ASSERT_EQ_MSG(test,
+				    copy_to_user((void __user *)(uaddr + off), buf, n),
+				    0, "copy_to_user() at offset %zu", off);
+	}
+	kunit_kfree(test, buf);
+}
+
+static unsigned int umem_test_sg_len(struct scatterlist *sg, bool dma)
+{
+	return dma ? sg_dma_len(sg) : sg->length;
+}
+
+static u64 umem_test_sg_addr(struct scatterlist *sg, bool dma)
+{
+	return dma ? sg_dma_address(sg) : sg_phys(sg);
+}
+
+static unsigned int umem_test_view_nents(const struct umem *umem, bool dma)
+{
+	return dma ? umem->sgt_append.sgt.nents : umem->sgt_append.sgt.orig_nents;
+}
+
+/*
+ * Whether @pgsz blocks at @iova describe @umem's view: every page sits at
+ * the same offset in its block as its IOVA does, and pages that share a
+ * block are contiguous. Checked page by page, independently of how umem
+ * computes it.
+ */
+static bool umem_test_pgsz_works(const struct umem *umem, unsigned long pgsz,
+				 unsigned long iova, bool dma)
+{
+	unsigned long page_iova = iova - umem_offset(umem);
+	struct scatterlist *sg;
+	u64 prev = 0;
+	bool first = true;
+	unsigned int i, k;
+
+	if ((iova ^ umem->address) & ~PAGE_MASK)
+		return false;
+	for_each_sg(umem->sgt_append.sgt.sgl, sg, umem_test_view_nents(umem, dma), i) {
+		u64 addr = umem_test_sg_addr(sg, dma);
+
+		for (k = 0; k < umem_test_sg_len(sg, dma); k += PAGE_SIZE) {
+			if (((addr + k) ^ page_iova) & (pgsz - 1))
+				return false;
+			if (!first && (page_iova & (pgsz - 1)) &&
+			    addr + k != prev + PAGE_SIZE)
+				return false;
+			prev = addr + k;
+			page_iova += PAGE_SIZE;
+			first = false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The page size ib_umem_find_best_pgsz() semantics ask for: the largest in
+ * @bitmap that works, but no larger than the smallest that covers the whole
+ * range in one block.
+ */
+static unsigned long umem_test_ref_pgsz(const struct umem *umem,
+					unsigned long bitmap,
+					unsigned long iova, bool dma)
+{
+	unsigned long last, best = 0;
+	unsigned int bit;
+
+	if (check_add_overflow(iova, umem->length - 1, &last))
+		return 0;
+	for_each_set_bit(bit, &bitmap, BITS_PER_LONG) {
+		unsigned long pgsz = BIT(bit);
+
+		if (pgsz < PAGE_SIZE)
+			continue;
+		if (!umem_test_pgsz_works(umem, pgsz, iova, dma))
+			break;
+		best = pgsz;
+		if ((iova ^ last) < pgsz)
+			break;
+	}
+	return best;
+}
+
+/*
+ * Walk @umem's view in @pgsz blocks and check the walk: as many blocks as
+ * umem_num_blocks(), each aligned to @pgsz, and every page of the view found
+ * in the block its IOVA falls in, at the IOVA's offset in the block. The
+ * last property is what a device relies on, and it implies that the blocks
+ * follow the scatterlist in order.
+ */
+static void umem_test_check_blocks(struct kunit *test, struct umem *umem,
+				   unsigned long pgsz, unsigned long iova,
+				   bool dma)
+{
+	size_t nblocks = umem_num_blocks(umem, pgsz, iova);
+	unsigned long page_iova = iova - umem_offset(umem);
+	unsigned long base = ALIGN_DOWN(iova, pgsz);
+	size_t n = 0, bad = 0, first_bad = 0;
+	struct scatterlist *sg;
+	unsigned long npages = 0;
+	unsigned int i, k;
+	u64 *blocks;
+
+	KUNIT_ASSERT_GE(test, pgsz, PAGE_SIZE);
+	KUNIT_ASSERT_GT(test, nblocks, 0);
+	blocks = kunit_kcalloc(test, nblocks, sizeof(*blocks), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, blocks);
+
+	if (dma) {
+		struct umem_dma_block_iter iter;
+
+		umem_for_each_dma_block(umem, &iter, pgsz, iova) {
+			if (n < nblocks)
+				blocks[n] = umem_block_dma_address(&iter);
+			n++;
+		}
+	} else {
+		struct umem_phys_block_iter iter;
+
+		umem_for_each_phys_block(umem, &iter, pgsz, iova) {
+			if (n < nblocks)
+				blocks[n] = umem_block_phys_address(&iter);
+			n++;
+		}
+	}
+	KUNIT_ASSERT_EQ(test, n, nblocks);
+
+	for (i = 0; i < nblocks; i++)
+		if (blocks[i] & (pgsz - 1))
+			bad++;
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "blocks not aligned to %lu", pgsz);
+
+	bad = 0;
+	for_each_sg(umem->sgt_append.sgt.sgl, sg, umem_test_view_nents(umem, dma), i) {
+		u64 addr = umem_test_sg_addr(sg, dma);
+
+		for (k = 0; k < umem_test_sg_len(sg, dma); k += PAGE_SIZE) {
+			size_t b = (page_iova - base) / pgsz;
+
+			if (b >= nblocks ||
+			    blocks[b] + (page_iova & (pgsz - 1)) != addr + k) {
+				if (!bad++)
+					first_bad = npages;
+			}
+			page_iova += PAGE_SIZE;
+			npages++;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, npages, umem->npages);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0,
+			    "page %zu (and %zu more) not where its %lu block says",
+			    first_bad, bad ? bad - 1 : 0, pgsz);
+}
+
+/* Check the invariants of the CPU view every umem has. */
+static void umem_test_check_sgl(struct kunit *test, struct umem *umem,
+				unsigned int max_seg_size)
+{
+	struct sg_table *sgt = &umem->sgt_append.sgt;
+	unsigned long pages = 0;
+	struct scatterlist *sg;
+	unsigned int i, bad = 0;
+
+	KUNIT_EXPECT_GE(test, sgt->orig_nents, 1);
+	KUNIT_EXPECT_LE(test, sgt->orig_nents, umem->npages);
+	for_each_sgtable_sg(sgt, sg, i) {
+		if (sg->offset || !sg->length || (sg->length & ~PAGE_MASK) ||
+		    (max_seg_size && sg->length > max_seg_size))
+			bad++;
+		pages += sg->length >> PAGE_SHIFT;
+		if (i == sgt->orig_nents - 1)
+			KUNIT_EXPECT_TRUE(test, sg_is_last(sg));
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0,
+			    "entries not whole pages or above max_seg_size %u",
+			    max_seg_size);
+	KUNIT_EXPECT_EQ(test, pages, umem->npages);
+}
+
+/* Pages spanned by [@start, @start + @length). */
+static unsigned long umem_test_npages(unsigned long start, size_t length)
+{
+	return (PAGE_ALIGN(start + length) - ALIGN_DOWN(start, PAGE_SIZE)) >>
+	       PAGE_SHIFT;
+}
+
+/* Pin and release of anonymous memory, and what the pin shows. */
+
+struct umem_test_pin_case {
+	const char *name;
+	size_t offset;		/* of the first byte, from the mapping */
+	size_t length;
+	unsigned int flags;
+};
+
+static const struct umem_test_pin_case umem_test_pin_cases[] = {
+	{ "read-only, one page", 0, PAGE_SIZE, 0 },
+	{ "writable, one page", 0, PAGE_SIZE, UMEM_WRITE },
+	{ "read-only, 8 pages", PAGE_SIZE, 8 * PAGE_SIZE, 0 },
+	{ "writable, 8 pages", PAGE_SIZE, 8 * PAGE_SIZE, UMEM_WRITE },
+	{ "writable, unaligned start and end", 100, 5 * PAGE_SIZE + 200, UMEM_WRITE },
+	{ "read-only, unaligned start and end", PAGE_SIZE - 8, 3 * PAGE_SIZE, 0 },
+	{ "read-only, one byte", 3 * PAGE_SIZE + 5, 1, 0 },
+	{ "writable, two bytes across a page boundary", 2 * PAGE_SIZE - 1, 2,
+	  UMEM_WRITE },
+	{ "read-only, last byte of the mapping", UMEM_TEST_PAGES * PAGE_SIZE - 1,
+	  1, 0 },
+	{ "writable, whole mapping", 0, UMEM_TEST_PAGES * PAGE_SIZE, UMEM_WRITE },
+};
+
+static void umem_test_pin_desc(const struct umem_test_pin_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(umem_test_pin, umem_test_pin_cases, umem_test_pin_desc);
+
+static void umem_test_pin_anon(struct kunit *test)
+{
+	const struct umem_test_pin_case *c = test->param_value;
+	struct umem_args args = {
+		.length = c->length,
+		.flags = c->flags,
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+	};
+	unsigned long addr, npages, first;
+	struct scatterlist *sg;
+	long held_before;
+	struct umem *umem;
+	unsigned int i, k;
+	size_t bad;
+	u8 *buf;
+
+	addr = umem_test_mmap_anon(test, UMEM_TEST_PAGES * PAGE_SIZE,
+				   PROT_READ | PROT_WRITE);
+	umem_test_fill(test, addr, UMEM_TEST_PAGES * PAGE_SIZE);
+	args.start = addr + c->offset;
+	npages = umem_test_npages(args.start, args.length);
+	first = ALIGN_DOWN(args.start, PAGE_SIZE);
+
+	held_before = umem_test_pins_held();
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held() - held_before, (long)npages);
+
+	KUNIT_EXPECT_EQ(test, umem->address, args.start);
+	KUNIT_EXPECT_EQ(test, umem->length, args.length);
+	KUNIT_EXPECT_EQ(test, umem->npages, npages);
+	KUNIT_EXPECT_EQ(test, umem->writable, !!(c->flags & UMEM_WRITE));
+	KUNIT_EXPECT_FALSE(test, umem->dma_mapped);
+	KUNIT_EXPECT_PTR_EQ(test, umem->mm, current->mm);
+	KUNIT_EXPECT_EQ(test, umem_offset(umem), args.start & ~PAGE_MASK);
+	KUNIT_EXPECT_GE(test, umem_metadata_bytes(umem), sizeof(*umem));
+	umem_test_check_sgl(test, umem, 0);
+
+	/* The bytes, through umem_copy_from(). */
+	buf = kunit_kmalloc(test, args.length, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, umem_copy_from(buf, umem, 0, args.length), 0);
+	bad = umem_test_pattern_mismatch(buf, args.start, args.length);
+	KUNIT_EXPECT_EQ_MSG(test, bad, args.length, "umem_copy_from() differs at %zu", bad);
+	KUNIT_EXPECT_EQ(test, umem_copy_from(buf, umem, args.length - 1, 1), 0);
+	KUNIT_EXPECT_EQ(test, buf[0], umem_test_byte(args.start + args.length - 1));
+	KUNIT_EXPECT_EQ(test, umem_copy_from(buf, umem, args.length, 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, umem_copy_from(buf, umem, 1, SIZE_MAX), -EINVAL);
+
+	/* The whole pages, through the scatterlist. */
+	bad = 0;
+	npages = 0;
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
+		for (k = 0; k < sg->length >> PAGE_SHIFT; k++, npages++) {
+			u8 *p = kmap_local_page(nth_page(sg_page(sg), k));
+			unsigned long uaddr = first + npages * PAGE_SIZE;
+
+			if (umem_test_pattern_mismatch(p + sg->offset, uaddr,
+						       PAGE_SIZE) != PAGE_SIZE)
+				bad++;
+			kunmap_local(p);
+		}
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "pages in the scatterlist do not hold what was written");
+
+	/* A device write to a writable pin is what the user then reads. */
+	if (umem->writable) {
+		u8 *p = kmap_local_page(sg_page(umem->sgt_append.sgt.sgl));
+		u8 val;
+
+		p[umem_offset(umem)] = ~umem_test_byte(args.start);
+		kunmap_local(p);
+		KUNIT_EXPECT_EQ(test, copy_from_user(&val, (void __user *)args.start, 1), 0);
+		KUNIT_EXPECT_EQ(test, val, (u8)~umem_test_byte(args.start));
+	}
+
+	umem_test_put(test, umem);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held(), held_before);
+}
+
+/* Coalescing, over page arrays with a known physical layout. */
+
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_put_page, put_page, struct page *);
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_free_table, sg_free_append_table,
+			    struct sg_append_table *);
+
+/* @nr_allocs allocations of 2^@order pages each, pages in allocation order. */
+static struct page **umem_test_alloc_pages(struct kunit *test,
+					   unsigned int order,
+					   unsigned int nr_allocs)
+{
+	unsigned int n = 1U << order, a, i;
+	struct page **pages;
+
+	pages = kunit_kcalloc(test, n * nr_allocs, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (a = 0; a < nr_allocs; a++) {
+		struct page *page;
+
+		page = alloc_pages(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN, order);
+		if (!page)
+			kunit_skip(test, "cannot allocate an order-%u page", order);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+								umem_test_put_page,
+								page), 0);
+		for (i = 0; i < n; i++)
+			pages[a * n + i] = nth_page(page, i);
+	}
+	return pages;
+}
+
+/*
+ * A umem whose table umem_sgt_append_pages() built from @pages, appended in
+ * one call or, with @split, in two; freed at the end of the case. It stands
+ * for [UMEM_TEST_FAKE_VA + @offset, + @length) and is never released with
+ * umem_release(): nothing is pinned.
+ */
+static struct umem *umem_test_table(struct kunit *test, struct page **pages,
+				    unsigned int npages, unsigned int split,
+				    unsigned int max_seg_size,
+				    unsigned int offset, size_t length)
+{
+	struct umem *umem = kunit_kzalloc(test, sizeof(*umem), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, umem);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, umem_test_free_table,
+							&umem->sgt_append), 0);
+	if (split) {
+		KUNIT_ASSERT_LT(test, split, npages);
+		KUNIT_ASSERT_EQ(test, umem_sgt_append_pages(umem, pages, split,
+							    max_seg_size,
+							    npages - split), 0);
+	}
+	KUNIT_ASSERT_EQ(test, umem_sgt_append_pages(umem, pages + split,
+						    npages - split,
+						    max_seg_size, 0), 0);
+	umem->address = UMEM_TEST_FAKE_VA + offset;
+	umem->length = length;
+	umem->npages = npages;
+	return umem;
+}
+
+/* Entries a correct coalescer makes of @pages: contiguous runs, cut greedily. */
+static unsigned int umem_test_model_nents(struct page **pages,
+					  unsigned int npages,
+					  unsigned int max_seg_size)
+{
+	unsigned long max_pages = max_seg_size ? max_seg_size >> PAGE_SHIFT :
+						 UINT_MAX >> PAGE_SHIFT;
+	unsigned int i, nents = 0;
+	unsigned long run = 0;
+
+	for (i = 0; i < npages; i++) {
+		if (i && page_to_pfn(pages[i]) == page_to_pfn(pages[i - 1]) + 1 &&
+		    run < max_pages) {
+			run++;
+			continue;
+		}
+		nents++;
+		run = 1;
+	}
+	return nents;
+}
+
+struct umem_test_coalesce_case {
+	const char *name;
+	unsigned int order;		/* of each allocation */
+	unsigned int nr_allocs;
+	unsigned int split;		/* pages in a first append, 0: one append */
+	unsigned int max_seg_size;
+	bool reverse;			/* pages in descending physical order */
+	int nents;			/* expected, -1: depends on adjacency */
+};
+
+static const struct umem_test_coalesce_case umem_test_coalesce_cases[] = {
+	{ "order 4: one entry", 4, 1, 0, 0, false, 1 },
+	{ "order 4 in two appends: one entry", 4, 1, 7, 0, false, 1 },
+	{ "order 4, max_seg_size 4 pages", 4, 1, 0, 4 * PAGE_SIZE, false, 4 },
+	{ "order 4, max_seg_size 3 pages", 4, 1, 0, 3 * PAGE_SIZE, false, 6 },
+	{ "order 4 in two appends, max_seg_size 3 pages", 4, 1, 7, 3 * PAGE_SIZE,
+	  false, 6 },
+	{ "order 4, max_seg_size rounded down to 4 pages", 4, 1, 0,
+	  5 * PAGE_SIZE - 1, false, 4 },
+	{ "order 4, max_seg_size PAGE_SIZE", 4, 1, 0, PAGE_SIZE, false, 16 },
+	{ "order 4 backwards: no coalescing", 4, 1, 0, 0, true, 16 },
+	{ "two order-2 allocations", 2, 2, 0, 0, false, -1 },
+	{ "two order-2 allocations in two appends", 2, 2, 4, 0, false, -1 },
+	{ "two order-0 allocations", 0, 2, 0, 0, false, -1 },
+};
+
+static void umem_test_coalesce_desc(const struct umem_test_coalesce_case *c,
+				    char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(umem_test_coalesce, umem_test_coalesce_cases,
+		  umem_test_coalesce_desc);
+
+static void umem_test_coalesce(struct kunit *test)
+{
+	const struct umem_test_coalesce_case *c = test->param_value;
+	unsigned int npages = c->nr_allocs << c->order;
+	unsigned int i, k, idx = 0, bad = 0;
+	unsigned int expect;
+	struct scatterlist *sg;
+	struct page **pages;
+	struct umem *umem;
+
+	pages = umem_test_alloc_pages(test, c->order, c->nr_allocs);
+	if (c->reverse) {
+		for (i = 0; i < npages / 2; i++)
+			swap(pages[i], pages[npages - 1 - i]);
+	}
+	expect = umem_test_model_nents(pages, npages, c->max_seg_size);
+	if (c->nents >= 0) {
+		KUNIT_ASSERT_EQ(test, expect, c->nents);
+	} else if (page_to_pfn(pages[npages / 2]) !=
+		   page_to_pfn(pages[npages / 2 - 1]) + 1) {
+		/* Two allocations that happen not to be adjacent. */
+		KUNIT_ASSERT_EQ(test, expect, 2);
+	}
+
+	umem = umem_test_table(test, pages, npages, c->split, c->max_seg_size,
+			       0, (size_t)npages << PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, umem_nents(umem), expect);
+	umem_test_check_sgl(test, umem, ALIGN_DOWN(c->max_seg_size, PAGE_SIZE));
+
+	/* Each entry is the run of pages it stands for, in order. */
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
+		for (k = 0; k < sg->length >> PAGE_SHIFT; k++, idx++)
+			if (idx >= npages || nth_page(sg_page(sg), k) != pages[idx])
+				bad++;
+	}
+	KUNIT_EXPECT_EQ(test, idx, npages);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+}
+
+static void umem_test_append_bad_args(struct kunit *test)
+{
+	struct page **pages = umem_test_alloc_pages(test, 0, 1);
+	struct umem *umem = kunit_kzalloc(test, sizeof(*umem), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, umem);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, umem_test_free_table,
+							&umem->sgt_append), 0);
+	KUNIT_EXPECT_EQ(test, umem_sgt_append_pages(umem, pages, 0, 0, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, umem_sgt_append_pages(umem, pages, 1, PAGE_SIZE - 1, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, umem_sgt_append_pages(umem, pages, 1, 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, umem_nents(umem), 0);
+}
+
+/*
+ * Best page size and block walks over page-array tables. An order-n
+ * allocation is 2^n pages aligned to its size, so the expected sizes below
+ * hold whatever physical address the allocator returns. They assume 4 KiB
+ * pages.
+ */
+
+struct umem_test_pgsz_case {
+	const char *name;
+	unsigned int order;		/* of each allocation */
+	unsigned int nr_allocs;
+	unsigned int first;		/* first page of the allocations used */
+	unsigned int npages;
+	unsigned int offset;		/* of the first byte in the first page */
+	unsigned int tail;		/* bytes of the last page not covered */
+	bool iova_is_pa;		/* iova is relative to the first page's PA */
+	unsigned long iova;
+	unsigned long bitmap;
+	unsigned long pgsz;		/* expected */
+};
+
+#define UMEM_TEST_4K_64K_2M	(SZ_4K | SZ_64K | SZ_2M)
+#define UMEM_TEST_ALL_SIZES	(SZ_4K | SZ_64K | SZ_2M | SZ_1G)
+
+static const struct umem_test_pgsz_case umem_test_pgsz_cases[] = {
+	{ "64K run at IOVA 0", 4, 1, 0, 16, 0, 0, false, 0, UMEM_TEST_ALL_SIZES,
+	  SZ_64K },
+	{ "64K run at IOVA 2M", 4, 1, 0, 16, 0, 0, false, SZ_2M,
+	  UMEM_TEST_ALL_SIZES, SZ_64K },
+	{ "64K run at IOVA 64K+4K", 4, 1, 0, 16, 0, 0, false, SZ_64K + SZ_4K,
+	  UMEM_TEST_ALL_SIZES, SZ_4K },
+	{ "64K run at IOVA 32K", 4, 1, 0, 16, 0, 0, false, SZ_32K,
+	  UMEM_TEST_4K_64K_2M, SZ_4K },
+	{ "64K run, unaligned start and end, matching IOVA", 4, 1, 0, 16, 0x100,
+	  0x80, false, 0x100, UMEM_TEST_4K_64K_2M, SZ_64K },
+	{ "64K run, IOVA disagrees within the page", 4, 1, 0, 16, 0x100, 0,
+	  false, 0x200, UMEM_TEST_4K_64K_2M, 0 },
+	{ "64K run, no 4K in bitmap, IOVA 4K", 4, 1, 0, 16, 0, 0, false, SZ_4K,
+	  SZ_64K | SZ_2M, 0 },
+	{ "60K of a 64K run: one block", 4, 1, 0, 15, 0, 0, false, 0,
+	  UMEM_TEST_4K_64K_2M, SZ_64K },
+	{ "pages 4-11 at IOVA 16K: block starts before", 4, 1, 4, 8, 0, 0, false,
+	  SZ_16K, UMEM_TEST_4K_64K_2M, SZ_64K },
+	{ "pages 4-11 at IOVA 0", 4, 1, 4, 8, 0, 0, false, 0,
+	  UMEM_TEST_4K_64K_2M, SZ_4K },
+	{ "64K run, IOVA range wraps", 4, 1, 0, 16, 0, 0, false,
+	  ULONG_MAX - SZ_4K + 1, UMEM_TEST_ALL_SIZES, 0 },
+	{ "64K run ending at the top of the IOVA space", 4, 1, 0, 16, 0, 0,
+	  false, ULONG_MAX - SZ_64K + 1, UMEM_TEST_ALL_SIZES, SZ_64K },
+	{ "64K run at IOVA = PA, 1G only: one 1G block", 4, 1, 0, 16, 0, 0, true,
+	  0, SZ_1G, SZ_1G },
+	{ "64K run at IOVA 4K, 1G only", 4, 1, 0, 16, 0, 0, false, SZ_4K, SZ_1G,
+	  0 },
+	{ "two order-4 runs at IOVA 0", 4, 2, 0, 32, 0, 0, false, 0,
+	  SZ_4K | SZ_64K, SZ_64K },
+	{ "two order-4 runs at IOVA 4K", 4, 2, 0, 32, 0, 0, false, SZ_4K,
+	  SZ_4K | SZ_64K, SZ_4K },
+	{ "2M run at IOVA 0", 9, 1, 0, 512, 0, 0, false, 0, UMEM_TEST_ALL_SIZES,
+	  SZ_2M },
+	{ "2M run at IOVA = PA", 9, 1, 0, 512, 0, 0, true, 0,
+	  UMEM_TEST_ALL_SIZES, SZ_2M },
+	{ "2M run at IOVA 1G+2M", 9, 1, 0, 512, 0, 0, false, SZ_1G + SZ_2M,
+	  UMEM_TEST_ALL_SIZES, SZ_2M },
+	{ "2M run at IOVA 1M: crosses a 2M boundary", 9, 1, 0, 512, 0, 0, false,
+	  SZ_1M, UMEM_TEST_ALL_SIZES, SZ_64K },
+	{ "2M run at IOVA 64K", 9, 1, 0, 512, 0, 0, false, SZ_64K,
+	  UMEM_TEST_4K_64K_2M, SZ_64K },
+	{ "2M run less its first page, unaligned start", 9, 1, 1, 511, 0x10,
+	  0x10, false, SZ_4K + 0x10, UMEM_TEST_ALL_SIZES, SZ_2M },
+};
+
+static void umem_test_pgsz_desc(const struct umem_test_pgsz_case *c,
+				char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(umem_test_pgsz, umem_test_pgsz_cases, umem_test_pgsz_desc);
+
+static void umem_test_pgsz_table(struct kunit *test)
+{
+	const struct umem_test_pgsz_case *c = test->param_value;
+	size_t length = (size_t)c->npages * PAGE_SIZE - c->offset - c->tail;
+	unsigned long pgsz, iova;
+	struct page **pages;
+	struct umem *umem;
+
+	if (PAGE_SIZE != SZ_4K)
+		kunit_skip(test, "the table assumes 4 KiB pages");
+	pages = umem_test_alloc_pages(test, c->order, c->nr_allocs);
+	umem = umem_test_table(test, pages + c->first, c->npages, 0, 0,
+			       c->offset, length);
+	iova = c->iova;
+	if (c->iova_is_pa)
+		iova += sg_phys(umem->sgt_append.sgt.sgl);
+
+	pgsz = umem_find_best_phys_pgsz(umem, c->bitmap, iova);
+	KUNIT_EXPECT_EQ(test, pgsz, c->pgsz);
+	KUNIT_EXPECT_EQ(test, pgsz, umem_test_ref_pgsz(umem, c->bitmap, iova, false));
+	/* Not DMA mapped: the DMA view has nothing to offer. */
+	KUNIT_EXPECT_EQ(test, umem_find_best_pgsz(umem, c->bitmap, iova), 0);
+	if (pgsz)
+		umem_test_check_blocks(test, umem, pgsz, iova, false);
+}
+
+/*
+ * Best page size and block walks over real pins, whose physical layout is
+ * whatever the allocator gave: checked against umem_test_ref_pgsz().
+ */
+
+struct umem_test_view_case {
+	const char *name;
+	size_t offset;			/* of the first byte, from the mapping */
+	size_t length;
+	bool iova_is_va;		/* iova is relative to the user address */
+	unsigned long iova;
+	unsigned long bitmap;
+};
+
+static const struct umem_test_view_case umem_test_view_cases[] = {
+	{ "whole mapping, IOVA = VA", 0, UMEM_TEST_PAGES * PAGE_SIZE, true, 0,
+	  UMEM_TEST_ALL_SIZES },
+	{ "unaligned start and end, IOVA = VA", 0x10, 5 * PAGE_SIZE, true, 0,
+	  UMEM_TEST_ALL_SIZES },
+	{ "two bytes across a page boundary", PAGE_SIZE - 1, 2, false,
+	  2 * PAGE_SIZE - 1, UMEM_TEST_4K_64K_2M },
+	{ "one byte", 100, 1, false, 100, UMEM_TEST_ALL_SIZES },
+	{ "16 pages at IOVA 64K", 0, 16 * PAGE_SIZE, false, SZ_64K,
+	  SZ_4K | SZ_64K },
+	{ "7 pages, no 4K in bitmap", PAGE_SIZE / 2, 7 * PAGE_SIZE, false,
+	  SZ_64K + PAGE_SIZE / 2, SZ_64K | SZ_2M },
+	{ "IOVA disagrees within the page", PAGE_SIZE / 2, PAGE_SIZE, false,
+	  PAGE_SIZE / 4, UMEM_TEST_ALL_SIZES },
+	{ "IOVA range wraps", 0, 3 * PAGE_SIZE, false,
+	  ULONG_MAX - 2 * PAGE_SIZE + 1, UMEM_TEST_ALL_SIZES },
+	{ "ending at the top of the IOVA space", 0, 16 * PAGE_SIZE, false,
+	  ULONG_MAX - 16 * PAGE_SIZE + 1, UMEM_TEST_ALL_SIZES },
+	{ "1G only", 0, 8 * PAGE_SIZE, false, SZ_1G, SZ_1G },
+};
+
+static void umem_test_view_desc(const struct umem_test_view_case *c,
+				char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(umem_test_view, umem_test_view_cases, umem_test_view_desc);
+
+static struct umem *umem_test_view_pin(struct kunit *test,
+				       const struct umem_test_view_case *c,
+				       unsigned long *iova)
+{
+	struct umem_args args = { .length = c->length, .flags = UMEM_WRITE };
+	unsigned long addr;
+	struct umem *umem;
+
+	addr = umem_test_mmap_anon(test, UMEM_TEST_PAGES * PAGE_SIZE,
+				   PROT_READ | PROT_WRITE);
+	umem_test_fill(test, addr, UMEM_TEST_PAGES * PAGE_SIZE);
+	args.start = addr + c->offset;
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	*iova = c->iova_is_va ? args.start + c->iova : c->iova;
+	return umem;
+}
+
+static void umem_test_phys_view(struct kunit *test)
+{
+	const struct umem_test_view_case *c = test->param_value;
+	unsigned long iova, pgsz;
+	struct umem *umem;
+
+	umem = umem_test_view_pin(test, c, &iova);
+	pgsz = umem_find_best_phys_pgsz(umem, c->bitmap, iova);
+	KUNIT_EXPECT_EQ(test, pgsz, umem_test_ref_pgsz(umem, c->bitmap, iova, false));
+	KUNIT_EXPECT_TRUE(test, !pgsz || (is_power_of_2(pgsz) && (pgsz & c->bitmap)));
+	if (pgsz)
+		umem_test_check_blocks(test, umem, pgsz, iova, false);
+}
+
+/* umem_dma_map(umem, NULL, 0): the DMA address is the kernel address. */
+static void umem_test_dma_view(struct kunit *test)
+{
+	const struct umem_test_view_case *c = test->param_value;
+	unsigned long iova, pgsz;
+	struct umem_dma_block_iter iter;
+	struct scatterlist *sg;
+	struct umem *umem;
+	unsigned int i, n = 0;
+	int ret;
+
+	umem = umem_test_view_pin(test, c, &iova);
+	KUNIT_EXPECT_EQ(test, umem_find_best_pgsz(umem, c->bitmap, iova), 0);
+
+	ret = umem_dma_map(umem, NULL, 0);
+	if (IS_ENABLED(CONFIG_HIGHMEM) && ret == -EOPNOTSUPP)
+		kunit_skip(test, "no virtual DMA on CONFIG_HIGHMEM");
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, umem->dma_mapped);
+	KUNIT_EXPECT_EQ(test, umem_dma_map(umem, NULL, 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, umem->sgt_append.sgt.nents, umem_nents(umem));
+	for_each_sgtable_dma_sg(&umem->sgt_append.sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, sg_dma_address(sg), (dma_addr_t)(uintptr_t)sg_virt(sg));
+		KUNIT_EXPECT_EQ(test, sg_dma_len(sg), sg->length);
+	}
+
+	pgsz = umem_find_best_pgsz(umem, c->bitmap, iova);
+	KUNIT_EXPECT_EQ(test, pgsz, umem_test_ref_pgsz(umem, c->bitmap, iova, true));
+	if (pgsz)
+		umem_test_check_blocks(test, umem, pgsz, iova, true);
+
+	umem_dma_unmap(umem);
+	KUNIT_EXPECT_FALSE(test, umem->dma_mapped);
+	KUNIT_EXPECT_EQ(test, umem_find_best_pgsz(umem, c->bitmap, iova), 0);
+	umem_for_each_dma_block(umem, &iter, pgsz ?: PAGE_SIZE, iova)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 0);
+	/* Unmapping twice is harmless; umem_release() would do it too. */
+	umem_dma_unmap(umem);
+	KUNIT_EXPECT_EQ(test, umem_dma_map(umem, NULL, 0), 0);
+}
+
+/* Accounting: each mode moves its counter, and only its counter. */
+
+struct umem_test_acct_case {
+	const char *name;
+	enum umem_acct_mode mode;
+	bool explicit_owner;	/* pass current / current_user() explicitly */
+};
+
+static const struct umem_test_acct_case umem_test_acct_cases[] = {
+	{ "none", UMEM_ACCT_NONE, false },
+	{ "pinned_vm", UMEM_ACCT_PINNED_VM, false },
+	{ "locked_vm", UMEM_ACCT_LOCKED_VM, false },
+	{ "locked_vm of an explicit task", UMEM_ACCT_LOCKED_VM, true },
+	{ "user", UMEM_ACCT_USER, false },
+	{ "explicit user", UMEM_ACCT_USER, true },
+};
+
+static void umem_test_acct_desc(const struct umem_test_acct_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(umem_test_acct, umem_test_acct_cases, umem_test_acct_desc);
+
+static void umem_test_acct(struct kunit *test)
+{
+	const struct umem_test_acct_case *c = test->param_value;
+	struct umem_test_ctx *ctx = test->priv;
+	struct umem_test_counters before, want;
+	struct umem_args args = {
+		.length = 8 * PAGE_SIZE,
+		.acct.mode = c->mode,
+	};
+	struct umem *umem;
+
+	args.start = umem_test_mmap_anon(test, args.length, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, args.start, args.length);
+	if (c->explicit_owner) {
+		args.acct.task = current;
+		args.acct.user = ctx->user;
+	}
+
+	umem_test_snapshot(ctx, &before);
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_ASSERT_EQ(test, umem->npages, 8);
+
+	want = before;
+	if (c->mode == UMEM_ACCT_PINNED_VM)
+		want.pinned_vm += umem->npages;
+	else if (c->mode == UMEM_ACCT_LOCKED_VM)
+		want.locked_vm += umem->npages;
+	else if (c->mode == UMEM_ACCT_USER)
+		want.user_locked_vm += umem->npages;
+	umem_test_expect_charges(test, &want);
+
+	umem_test_put(test, umem);
+	umem_test_expect_charges(test, &before);
+}
+
+/* RLIMIT_MEMLOCK: over the limit fails unless lock_cap, at the limit works. */
+
+struct umem_test_rlimit {
+	struct task_struct *task;
+	struct rlimit saved;
+};
+
+static void umem_test_restore_rlimit(void *data)
+{
+	struct umem_test_rlimit *r = data;
+
+	task_lock(r->task->group_leader);
+	r->task->signal->rlim[RLIMIT_MEMLOCK] = r->saved;
+	task_unlock(r->task->group_leader);
+	put_task_struct(r->task);
+}
+
+/* Lower current's RLIMIT_MEMLOCK until the end of the case. */
+static void umem_test_set_memlock(struct kunit *test, unsigned long bytes)
+{
+	struct umem_test_rlimit *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->task = get_task_struct(current);
+	task_lock(current->group_leader);
+	r->saved = current->signal->rlim[RLIMIT_MEMLOCK];
+	task_unlock(current->group_leader);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_restore_rlimit,
+							r), 0);
+	KUNIT_ASSERT_LE(test, bytes, r->saved.rlim_max);
+	task_lock(current->group_leader);
+	current->signal->rlim[RLIMIT_MEMLOCK].rlim_cur = bytes;
+	task_unlock(current->group_leader);
+	KUNIT_ASSERT_EQ(test, rlimit(RLIMIT_MEMLOCK), bytes);
+}
+
+static const struct umem_test_acct_case umem_test_rlimit_cases[] = {
+	{ "pinned_vm", UMEM_ACCT_PINNED_VM, false },
+	{ "locked_vm", UMEM_ACCT_LOCKED_VM, false },
+	{ "user", UMEM_ACCT_USER, false },
+};
+
+KUNIT_ARRAY_PARAM(umem_test_rlimit, umem_test_rlimit_cases, umem_test_acct_desc);
+
+static void umem_test_rlimit(struct kunit *test)
+{
+	const struct umem_test_acct_case *c = test->param_value;
+	struct umem_test_ctx *ctx = test->priv;
+	const unsigned long npages = 4;
+	struct umem_test_counters before;
+	struct umem_args args = {
+		.length = npages * PAGE_SIZE,
+		.acct.mode = c->mode,
+	};
+	unsigned long charged;
+	struct umem *umem;
+	long held;
+
+	args.start = umem_test_mmap_anon(test, args.length, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, args.start, args.length);
+
+	umem_test_snapshot(ctx, &before);
+	if (c->mode == UMEM_ACCT_PINNED_VM)
+		charged = before.pinned_vm;
+	else if (c->mode == UMEM_ACCT_LOCKED_VM)
+		charged = before.locked_vm;
+	else
+		charged = before.user_locked_vm;
+
+	/* One page short: refused before anything is pinned or charged. */
+	umem_test_set_memlock(test, (charged + npages - 1) << PAGE_SHIFT);
+	held = umem_test_pins_held();
+	umem = umem_test_get(test, &args);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(umem), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held(), held);
+	umem_test_expect_charges(test, &before);
+
+	/* The caller decided the limit does not apply: pinned and charged. */
+	args.acct.lock_cap = true;
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held() - held, (long)npages);
+	umem_test_put(test, umem);
+	umem_test_expect_charges(test, &before);
+
+	/* Exactly at the limit is allowed. */
+	args.acct.lock_cap = false;
+	umem_test_set_memlock(test, (charged + npages) << PAGE_SHIFT);
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	umem_test_put(test, umem);
+	umem_test_expect_charges(test, &before);
+}
+
+/* Bad input: umem_get() fails with the documented errno, leaving no trace. */
+
+enum umem_test_layout {
+	UMEM_TEST_RW,		/* faulted-in read/write anonymous memory */
+	UMEM_TEST_RO,		/* read-only anonymous memory */
+	UMEM_TEST_PROT_NONE,
+	UMEM_TEST_HOLE,		/* three pages, the middle one unmapped */
+	UMEM_TEST_BIG_HOLE,	/* a hole after the first GUP batch */
+	UMEM_TEST_IO,		/* VM_IO set on anonymous memory */
+	UMEM_TEST_PFNMAP,	/* VM_PFNMAP set on anonymous memory */
+	UMEM_TEST_ABS,		/* no mapping: start is an absolute address */
+	UMEM_TEST_TASK_SIZE,	/* no mapping: start is relative to TASK_SIZE */
+};
+
+struct umem_test_bad_case {
+	const char *name;
+	enum umem_test_layout layout;
+	unsigned long start;	/* from the mapping, TASK_SIZE or 0 */
+	size_t length;
+	unsigned int flags;
+	unsigned int max_seg_size;
+	int mode;
+	int err;
+};
+
+#define UMEM_TEST_BIG_PAGES	(PAGE_SIZE / sizeof(struct page *) + 100)
+
+static const struct umem_test_bad_case umem_test_bad_cases[] = {
+	{ "zero length", UMEM_TEST_RW, 0, 0, 0, 0, UMEM_ACCT_PINNED_VM, -EINVAL },
+	{ "start + length wraps", UMEM_TEST_RW, 0, SIZE_MAX, 0, 0,
+	  UMEM_ACCT_PINNED_VM, -EINVAL },
+	{ "last byte of the address space", UMEM_TEST_ABS, ULONG_MAX, 1, 0, 0,
+	  UMEM_ACCT_PINNED_VM, -EINVAL },
+	{ "ends above TASK_SIZE", UMEM_TEST_TASK_SIZE, -PAGE_SIZE,
+	  2 * PAGE_SIZE, 0, 0, UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "ends one byte above TASK_SIZE", UMEM_TEST_TASK_SIZE, -PAGE_SIZE,
+	  PAGE_SIZE + 1, UMEM_WRITE, 0, UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "starts at TASK_SIZE", UMEM_TEST_TASK_SIZE, 0, 1, 0, 0,
+	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "unmapped hole mid-range", UMEM_TEST_HOLE, 0, 3 * PAGE_SIZE, 0, 0,
+	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "unmapped hole mid-range, write", UMEM_TEST_HOLE, 100, 2 * PAGE_SIZE,
+	  UMEM_WRITE, 0, UMEM_ACCT_LOCKED_VM, -EFAULT },
+	{ "unmapped hole after the first batch", UMEM_TEST_BIG_HOLE, 0,
+	  UMEM_TEST_BIG_PAGES * PAGE_SIZE, UMEM_WRITE, 0, UMEM_ACCT_USER,
+	  -EFAULT },
+	{ "PROT_NONE", UMEM_TEST_PROT_NONE, 0, PAGE_SIZE, 0, 0,
+	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "PROT_NONE, write", UMEM_TEST_PROT_NONE, 0, PAGE_SIZE, UMEM_WRITE, 0,
+	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "write pin of a read-only mapping", UMEM_TEST_RO, 0, 2 * PAGE_SIZE,
+	  UMEM_WRITE, 0, UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "VM_IO mapping", UMEM_TEST_IO, 0, 2 * PAGE_SIZE, 0, 0,
+	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "VM_PFNMAP mapping", UMEM_TEST_PFNMAP, 0, 2 * PAGE_SIZE, UMEM_WRITE, 0,
+	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "max_seg_size below PAGE_SIZE", UMEM_TEST_RW, 0, PAGE_SIZE, 0,
+	  PAGE_SIZE - 1, UMEM_ACCT_PINNED_VM, -EINVAL },
+	{ "max_seg_size 1", UMEM_TEST_RW, 0, PAGE_SIZE, 0, 1,
+	  UMEM_ACCT_PINNED_VM, -EINVAL },
+	{ "unknown flag", UMEM_TEST_RW, 0, PAGE_SIZE, BIT(1), 0,
+	  UMEM_ACCT_PINNED_VM, -EINVAL },
+	{ "unknown accounting mode", UMEM_TEST_RW, 0, PAGE_SIZE, 0, 0,
+	  UMEM_ACCT_USER + 1, -EINVAL },
+};
+
+static void umem_test_bad_desc(const struct umem_test_bad_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", c->name);
+}
+
+KUNIT_ARRAY_PARAM(umem_test_bad, umem_test_bad_cases, umem_test_bad_desc);
+
+struct umem_test_vma_flags {
+	struct mm_struct *mm;
+	unsigned long addr;
+	vm_flags_t flags;
+};
+
+static void umem_test_vma_flags_change(struct mm_struct *mm, unsigned long addr,
+				       vm_flags_t flags, bool set)
+{
+	struct vm_area_struct *vma;
+
+	mmap_write_lock(mm);
+	vma = find_vma(mm, addr);
+	if (vma && vma->vm_start <= addr) {
+		if (set)
+			vm_flags_set(vma, flags);
+		else
+			vm_flags_clear(vma, flags);
+	}
+	mmap_write_unlock(mm);
+}
+
+static void umem_test_vma_flags_restore(void *data)
+{
+	struct umem_test_vma_flags *v = data;
+
+	umem_test_vma_flags_change(v->mm, v->addr, v->flags, false);
+}
+
+/*
+ * Make the anonymous VMA at @addr look like a VM_IO or VM_PFNMAP mapping
+ * until the end of the case. UML has no /dev/mem to map, and GUP decides
+ * from the VMA flags alone (check_vma_flags()), so this is the path a real
+ * I/O mapping takes. The memory must not be faulted in: GUP-fast does not
+ * look at the VMA and would pin present anonymous pages. The flag is
+ * cleared again before the mm is torn down.
+ */
+static void umem_test_set_vma_flags(struct kunit *test, unsigned long addr,
+				    vm_flags_t flags)
+{
+	struct umem_test_vma_flags *v = kunit_kzalloc(test, sizeof(*v), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	v->mm = current->mm;
+	v->addr = addr;
+	v->flags = flags;
+	umem_test_vma_flags_change(v->mm, addr, flags, true);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_vma_flags_restore,
+							v), 0);
+}
+
+static unsigned long umem_test_bad_layout(struct kunit *test,
+					  enum umem_test_layout layout)
+{
+	const size_t len = 4 * PAGE_SIZE;
+	unsigned long addr;
+
+	switch (layout) {
+	case UMEM_TEST_ABS:
+		return 0;
+	case UMEM_TEST_TASK_SIZE:
+		return TASK_SIZE;
+	case UMEM_TEST_RO:
+		return umem_test_mmap_anon(test, len, PROT_READ);
+	case UMEM_TEST_PROT_NONE:
+		return umem_test_mmap_anon(test, len, PROT_NONE);
+	case UMEM_TEST_IO:
+	case UMEM_TEST_PFNMAP:
+		addr = umem_test_mmap_anon(test, len, PROT_READ | PROT_WRITE);
+		umem_test_set_vma_flags(test, addr, layout == UMEM_TEST_IO ?
+					VM_IO : VM_PFNMAP);
+		return addr;
+	case UMEM_TEST_HOLE:
+		addr = umem_test_mmap_anon(test, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE);
+		umem_test_fill(test, addr, 3 * PAGE_SIZE);
+		KUNIT_ASSERT_EQ(test, vm_munmap(addr + PAGE_SIZE, PAGE_SIZE), 0);
+		return addr;
+	case UMEM_TEST_BIG_HOLE:
+		addr = umem_test_mmap_anon(test, UMEM_TEST_BIG_PAGES * PAGE_SIZE,
+					   PROT_READ | PROT_WRITE);
+		umem_test_fill(test, addr, UMEM_TEST_BIG_PAGES * PAGE_SIZE);
+		KUNIT_ASSERT_EQ(test, vm_munmap(addr + (UMEM_TEST_BIG_PAGES - 50) *
+						PAGE_SIZE, PAGE_SIZE), 0);
+		return addr;
+	case UMEM_TEST_RW:
+		break;
+	}
+	addr = umem_test_mmap_anon(test, len, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, addr, len);
+	return addr;
+}
+
+static void umem_test_bad_input(struct kunit *test)
+{
+	const struct umem_test_bad_case *c = test->param_value;
+	struct umem_test_ctx *ctx = test->priv;
+	struct umem_test_counters before;
+	struct umem_args args = {
+		.length = c->length,
+		.flags = c->flags,
+		.max_seg_size = c->max_seg_size,
+		.acct.mode = c->mode,
+	};
+	struct umem *umem;
+	long held;
+
+	args.start = umem_test_bad_layout(test, c->layout) + c->start;
+	umem_test_snapshot(ctx, &before);
+	held = umem_test_pins_held();
+
+	umem = umem_test_get(test, &args);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(umem), c->err);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held(), held);
+	umem_test_expect_charges(test, &before);
+}
+
+/*
+ * Huge pages: one entry per huge page, and the huge page size found.
+ * hugetlb_file_setup() is not exported, so the hugetlb case needs the suite
+ * built in.
+ */
+#define UMEM_TEST_HUGETLB \
+	(IS_ENABLED(CONFIG_HUGETLBFS) && IS_BUILTIN(CONFIG_UMEM_KUNIT_TEST))
+
+#if defined(CONFIG_TRANSPARENT_HUGEPAGE) || UMEM_TEST_HUGETLB
+
+/* Pages of @umem's pin whose folio is at least @order. */
+static unsigned long umem_test_pages_in_folios(struct umem *umem,
+					       unsigned int order)
+{
+	struct sg_page_iter piter;
+	unsigned long n = 0;
+
+	for_each_sgtable_page(&umem->sgt_append.sgt, &piter, 0)
+		if (folio_order(page_folio(sg_page_iter_page(&piter))) >= order)
+			n++;
+	return n;
+}
+
+/*
+ * Pin two huge pages at @addr (aligned to @hsize, faulted in) and check that
+ * they make one entry each with max_seg_size = @hsize, at most one each
+ * without a limit, and that @hsize is the best page size.
+ */
+static void umem_test_huge(struct kunit *test, unsigned long addr,
+			   unsigned long hsize)
+{
+	const unsigned long bitmap = PAGE_SIZE | hsize;
+	struct umem_args args = {
+		.start = addr,
+		.length = 2 * hsize,
+		.flags = UMEM_WRITE,
+		.max_seg_size = hsize,
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+		.acct.lock_cap = true,
+	};
+	struct scatterlist *sg;
+	struct umem *umem;
+	size_t off, bad = 0;
+	unsigned int i;
+	u8 *buf;
+
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_ASSERT_EQ(test, umem->npages, 2 * hsize / PAGE_SIZE);
+	umem_test_check_sgl(test, umem, hsize);
+	KUNIT_EXPECT_EQ(test, umem_nents(umem), 2);
+	KUNIT_EXPECT_LT(test, umem_nents(umem), umem->npages);
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, sg->length, hsize);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(sg_phys(sg), hsize));
+	}
+	KUNIT_EXPECT_EQ(test, umem_find_best_phys_pgsz(umem, bitmap, addr), hsize);
+	KUNIT_EXPECT_EQ(test, umem_test_ref_pgsz(umem, bitmap, addr, false), hsize);
+	umem_test_check_blocks(test, umem, hsize, addr, false);
+	KUNIT_EXPECT_EQ(test, umem_find_best_phys_pgsz(umem, bitmap, addr + PAGE_SIZE),
+			PAGE_SIZE);
+
+	buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (off = 0; off < args.length; off += PAGE_SIZE) {
+		if (umem_copy_from(buf, umem, off, PAGE_SIZE) ||
+		    umem_test_pattern_mismatch(buf, addr + off, PAGE_SIZE) != PAGE_SIZE)
+			bad++;
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	umem_test_put(test, umem);
+
+	/* Without a limit two physically adjacent huge pages may merge. */
+	args.max_seg_size = 0;
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	umem_test_check_sgl(test, umem, 0);
+	KUNIT_EXPECT_LE(test, umem_nents(umem), 2);
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i)
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(sg->length, hsize));
+	umem_test_put(test, umem);
+}
+#endif
+
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+/* transparent_hugepage_flags is not exported: a module cannot tell. */
+static bool umem_test_thp_always(void)
+{
+#if IS_BUILTIN(CONFIG_UMEM_KUNIT_TEST)
+	return hugepage_global_always();
+#else
+	return false;
+#endif
+}
+
+/*
+ * No madvise(): the mapping is big enough to hold two PMD-aligned huge
+ * pages and the first touch of each allocates one when THP is "always".
+ */
+static void umem_test_thp(struct kunit *test)
+{
+	const unsigned long hsize = HPAGE_PMD_SIZE;
+	struct umem_args args = {
+		.length = 2 * hsize,
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+		.acct.lock_cap = true,
+	};
+	unsigned long addr, huge;
+	struct umem *umem;
+
+	addr = umem_test_mmap_anon(test, 3 * hsize, PROT_READ | PROT_WRITE);
+	args.start = ALIGN(addr, hsize);
+	umem_test_fill(test, args.start, args.length);
+
+	/* Precondition, independent of umem's coalescing: the pages are THPs. */
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	huge = umem_test_pages_in_folios(umem, HPAGE_PMD_ORDER);
+	umem_test_put(test, umem);
+	if (huge != 2UL * HPAGE_PMD_NR && !umem_test_thp_always())
+		kunit_skip(test, "no PMD-sized THP (THP not enabled=always, or built as a module)");
+	KUNIT_ASSERT_EQ_MSG(test, huge, 2UL * HPAGE_PMD_NR,
+			    "THP is enabled=always but the faults gave %lu of %lu pages in PMD-sized folios",
+			    huge, 2UL * HPAGE_PMD_NR);
+
+	umem_test_huge(test, args.start, hsize);
+}
+#else
+static void umem_test_thp(struct kunit *test)
+{
+	kunit_skip(test, "requires CONFIG_TRANSPARENT_HUGEPAGE");
+}
+#endif
+
+/*
+ * vm_mmap() ignores MAP_HUGETLB; do what ksys_mmap_pgoff() does for it:
+ * map an anonymous hugetlbfs file.
+ */
+#if UMEM_TEST_HUGETLB
+static void umem_test_hugetlb(struct kunit *test)
+{
+	struct hstate *h = hstate_sizelog(0);
+	unsigned long addr, hsize, avail;
+	struct file *file;
+
+	if (!hugepages_supported() || !hugetlb_max_hstate || !h)
+		kunit_skip(test, "no hugetlb page size on this machine");
+	hsize = huge_page_size(h);
+	if (hsize > UINT_MAX)
+		kunit_skip(test, "hugetlb page of %lu bytes exceeds max_seg_size", hsize);
+	avail = READ_ONCE(h->free_huge_pages) - READ_ONCE(h->resv_huge_pages);
+	if (avail < 2)
+		kunit_skip(test, "needs 2 free %lu KiB hugetlb pages, %lu available (hugepages=)",
+			   hsize >> 10, avail);
+
+	file = hugetlb_file_setup(HUGETLB_ANON_FILE, 2 * hsize, VM_NORESERVE,
+				  HUGETLB_ANONHUGE_INODE, 0);
+	if (IS_ERR(file) && (PTR_ERR(file) == -ENODEV || PTR_ERR(file) == -ENOENT))
+		kunit_skip(test, "no hugetlbfs mount for %lu KiB pages", hsize >> 10);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	addr = kunit_vm_mmap(test, file, 0, 2 * hsize, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE, 0);
+	/* The mapping holds its own reference. */
+	fput(file);
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "vm_mmap() of the hugetlb file failed: %ld", (long)addr);
+	KUNIT_ASSERT_TRUE(test, IS_ALIGNED(addr, hsize));
+	umem_test_fill(test, addr, 2 * hsize);
+
+	umem_test_huge(test, addr, hsize);
+}
+#else
+static void umem_test_hugetlb(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_HUGETLBFS))
+		kunit_skip(test, "requires CONFIG_HUGETLBFS");
+	kunit_skip(test, "hugetlb_file_setup() is not exported: build the suite in");
+}
+#endif
+
+static struct kunit_case umem_test_cases[] = {
+	KUNIT_CASE_PARAM(umem_test_pin_anon, umem_test_pin_gen_params),
+	KUNIT_CASE_PARAM(umem_test_coalesce, umem_test_coalesce_gen_params),
+	KUNIT_CASE(umem_test_append_bad_args),
+	KUNIT_CASE_PARAM(umem_test_pgsz_table, umem_test_pgsz_gen_params),
+	KUNIT_CASE_PARAM(umem_test_phys_view, umem_test_view_gen_params),
+	KUNIT_CASE_PARAM(umem_test_dma_view, umem_test_view_gen_params),
+	KUNIT_CASE_PARAM(umem_test_acct, umem_test_acct_gen_params),
+	KUNIT_CASE_PARAM(umem_test_rlimit, umem_test_rlimit_gen_params),
+	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
+	KUNIT_CASE(umem_test_thp),
+	KUNIT_CASE(umem_test_hugetlb),
+	{}
+};
+
+static struct kunit_suite umem_test_suite = {
+	.name = "umem",
+	.init = umem_test_init,
+	.test_cases = umem_test_cases,
+};
+
+kunit_test_suite(umem_test_suite);
+
+MODULE_IMPORT_NS(UMEM);
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_DESCRIPTION("KUnit tests for the umem pinned-memory library");
+MODULE_LICENSE("GPL");
