@@ -1,0 +1,903 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * umem: long-term pinned user memory for device DMA.
+ *
+ * See Documentation/core-api/umem.rst for how to use it.
+ */
+
+/**
+ * DOC: umem design
+ *
+ * A &struct umem is a range of user memory, [address, address + length),
+ * pinned with FOLL_LONGTERM for as long as a device may DMA to it. Its one
+ * data structure is a scatterlist built with sg_alloc_append_table_from_pages():
+ * the table covers whole pages (the first entry starts at the page holding
+ * the first byte, the last ends at the page boundary after the last byte,
+ * every entry has offset 0 and a length that is a multiple of %PAGE_SIZE),
+ * and physically contiguous pages are coalesced into one entry up to the
+ * caller's maximum segment size. The scatterlist is the only record of which
+ * pages are pinned: release walks it. Vocabulary: "pages" are %PAGE_SIZE
+ * units of the pinned range, "entries" are scatterlist entries (the "CPU
+ * view", &sg_table.orig_nents of them), "blocks" are units of whatever page
+ * size the device was told to use (umem_find_best_pgsz()). "end" is
+ * exclusive.
+ *
+ * Batching and bounded scratch: the pages are pinned in batches of at most
+ * %UMEM_BATCH_PAGES (one page of page pointers, 2MiB of user memory per GUP
+ * call with 4KiB pages) through a single scratch array allocated once per
+ * umem_get() and freed before it returns. Each batch is appended to the
+ * table before the next is pinned, so the kernel memory a umem_get() needs
+ * beyond the result is one order-0 page, whatever the size of the range. The
+ * table itself is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries
+ * chained together; each append passes the number of pages still to come as
+ * a hint so that only the last chunk is short (sg_free_append_table() relies
+ * on that). umem_metadata_bytes() reports what a umem holds.
+ *
+ * Accounting. The mode is fixed at creation and charges exactly one counter:
+ *
+ * - %UMEM_ACCT_NONE: nothing.
+ * - %UMEM_ACCT_PINNED_VM: ``mm->pinned_vm`` of the pinned mm, added with
+ *   atomic64_add_return() and compared against current's RLIMIT_MEMLOCK; on
+ *   excess the charge is subtracted again (as ib_umem_get() does).
+ * - %UMEM_ACCT_LOCKED_VM: ``mm->locked_vm`` of the pinned mm through
+ *   __account_locked_vm() under mmap_write_lock(), limited by the
+ *   RLIMIT_MEMLOCK of &umem_acct.task (as VFIO type1 does).
+ * - %UMEM_ACCT_USER: ``user->locked_vm`` of &umem_acct.user, a lock-free
+ *   atomic_long_try_cmpxchg() loop limited by current's RLIMIT_MEMLOCK (as
+ *   io_uring and iommufd do).
+ *
+ * &umem_acct.lock_cap skips the limit but still charges the counter: the
+ * caller decides capability once, at creation. The charge is the number of
+ * pages the range spans and is taken BEFORE anything is pinned, so a request
+ * over the limit fails with -ENOMEM without touching a page. The amount
+ * actually charged is stored in the umem and exactly that is uncharged, from
+ * the same counter, by umem_release() or by umem_get()'s own error unwind;
+ * the caller never undoes anything after a failed umem_get(). On failure
+ * umem_get() unpins every page it pinned (including a batch that was pinned
+ * but not yet appended), frees the table, uncharges, drops its references
+ * and frees the umem. For %UMEM_ACCT_LOCKED_VM the uncharge at release is
+ * skipped if the mm has already exited: its counters died with it (VFIO
+ * does the same).
+ *
+ * References: umem_get() mmgrab()s the mm for the umem's lifetime, holds an
+ * mmget() only while it charges and pins, and holds a reference on the
+ * charged task (%UMEM_ACCT_LOCKED_VM) or user (%UMEM_ACCT_USER) until
+ * release.
+ *
+ * Locking: a umem has no lock. All fields are constant from umem_get() to
+ * umem_release() except the DMA state, which umem_dma_map() and
+ * umem_dma_unmap() change and the caller serialises against every user of
+ * the DMA view. umem_get() pins with pin_user_pages_fast() when the mm is
+ * current's and otherwise takes mmap_read_lock() around
+ * pin_user_pages_remote(); %UMEM_ACCT_LOCKED_VM also takes mmap_write_lock()
+ * to charge and to uncharge, so neither umem_get() nor umem_release() may be
+ * called with the mm's mmap_lock held. No lock is held on return.
+ */
+
+#include <kunit/visibility.h>
+#include <linux/bitops.h>
+#include <linux/count_zeros.h>
+#include <linux/cred.h>
+#include <linux/dma-mapping.h>
+#include <linux/export.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/user.h>
+#include <linux/slab.h>
+#include <linux/umem.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/umem.h>
+
+/* Pages pinned per GUP call: one order-0 page of page pointers. */
+#define UMEM_BATCH_PAGES	(PAGE_SIZE / sizeof(struct page *))
+
+/* Largest entry when the caller sets no limit: what sg->length can hold. */
+#define UMEM_MAX_SEGMENT	ALIGN_DOWN(UINT_MAX, PAGE_SIZE)
+
+/**
+ * umem_sgt_append_pages() - Append pinned pages to a umem's scatterlist
+ * @umem: the umem whose &umem.sgt_append grows; zeroed before the first call
+ * @pages: @npages page pointers, in user address order
+ * @npages: number of pages, at least 1
+ * @max_seg_size: largest entry in bytes, 0 or at least %PAGE_SIZE; 0 means
+ *	no limit beyond the scatterlist's own
+ * @left_pages: pages later calls will append, 0 on the last call (which
+ *	marks the end of the table). Must not be less than what is really
+ *	appended later: it sizes the chunks sg_free_append_table() walks.
+ *
+ * The one place umem builds its table; umem_get() calls it once per pinned
+ * batch. Whole pages are appended (offset 0, %PAGE_SIZE each); a page that
+ * is physically contiguous with the previous one, in this call or the last,
+ * extends the previous entry unless that would exceed @max_seg_size. Takes
+ * no page references: the caller owns the pages. Visible for KUnit, which
+ * feeds it page arrays it allocated itself and frees the table with
+ * sg_free_append_table().
+ *
+ * Context: Process context. May sleep (GFP_KERNEL_ACCOUNT allocation).
+ * Return: 0, or -EINVAL if @npages is 0 or @max_seg_size is below
+ * %PAGE_SIZE, -ENOMEM if a chunk cannot be allocated (the table then holds
+ * exactly what it held before the call; free it with
+ * sg_free_append_table()), -EOPNOTSUPP on a second call on architectures
+ * without scatterlist chaining.
+ */
+VISIBLE_IF_KUNIT int umem_sgt_append_pages(struct umem *umem,
+					   struct page **pages,
+					   unsigned int npages,
+					   unsigned int max_seg_size,
+					   unsigned int left_pages)
+{
+	if (!npages || (max_seg_size && max_seg_size < PAGE_SIZE))
+		return -EINVAL;
+
+	return sg_alloc_append_table_from_pages(&umem->sgt_append, pages,
+						npages, 0,
+						(unsigned long)npages << PAGE_SHIFT,
+						max_seg_size ?: UMEM_MAX_SEGMENT,
+						left_pages, GFP_KERNEL_ACCOUNT);
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_sgt_append_pages);
+
+/*
+ * Check what userspace can get wrong before anything is allocated, and
+ * compute the pages the range spans.
+ */
+static int umem_check_args(const struct umem_args *args, unsigned long *npages)
+{
+	unsigned long end;
+
+	if (!args->length || (args->flags & ~UMEM_WRITE) ||
+	    (unsigned int)args->acct.mode > UMEM_ACCT_USER)
+		return -EINVAL;
+	if (args->max_seg_size && args->max_seg_size < PAGE_SIZE)
+		return -EINVAL;
+	/* A wrapping range is malformed, as in ib_umem_get(): -EINVAL. */
+	if (check_add_overflow(args->start, args->length, &end))
+		return -EINVAL;
+	/* TASK_SIZE is page aligned, so PAGE_ALIGN(end) cannot wrap below. */
+	if (end > TASK_SIZE)
+		return -EFAULT;
+
+	*npages = (PAGE_ALIGN(end) - ALIGN_DOWN(args->start, PAGE_SIZE)) >>
+		  PAGE_SHIFT;
+	/* The scatterlist counts entries, at most one per page, in 32 bits. */
+	if (*npages > UINT_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/* Take the references the accounting mode needs. Undone in umem_acct_put(). */
+static void umem_acct_get(struct umem *umem, const struct umem_acct *acct)
+{
+	umem->acct.mode = acct->mode;
+	umem->acct.lock_cap = acct->lock_cap;
+
+	switch (acct->mode) {
+	case UMEM_ACCT_LOCKED_VM:
+		umem->acct.task = get_task_struct(acct->task ?: current);
+		break;
+	case UMEM_ACCT_USER:
+		umem->acct.user = get_uid(acct->user ?: current_user());
+		break;
+	case UMEM_ACCT_NONE:
+	case UMEM_ACCT_PINNED_VM:
+		break;
+	}
+}
+
+static void umem_acct_put(struct umem *umem)
+{
+	if (umem->acct.task)
+		put_task_struct(umem->acct.task);
+	free_uid(umem->acct.user);
+}
+
+static int umem_charge_user(struct umem *umem, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct user_struct *user = umem->acct.user;
+	unsigned long cur, new;
+
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		if (check_add_overflow(cur, npages, &new))
+			return -ENOMEM;
+		if (new > limit && !umem->acct.lock_cap)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+	return 0;
+}
+
+/*
+ * Charge @npages to the mode's counter before pinning; see "Accounting" in
+ * the DOC block. The caller holds an mmget() on umem->mm.
+ */
+static int umem_charge(struct umem *umem, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct mm_struct *mm = umem->mm;
+	int ret = 0;
+
+	switch (umem->acct.mode) {
+	case UMEM_ACCT_NONE:
+		return 0;
+	case UMEM_ACCT_PINNED_VM:
+		if (atomic64_add_return(npages, &mm->pinned_vm) > limit &&
+		    !umem->acct.lock_cap) {
+			atomic64_sub(npages, &mm->pinned_vm);
+			ret = -ENOMEM;
+		}
+		break;
+	case UMEM_ACCT_LOCKED_VM:
+		mmap_write_lock(mm);
+		ret = __account_locked_vm(mm, npages, true, umem->acct.task,
+					  umem->acct.lock_cap);
+		mmap_write_unlock(mm);
+		break;
+	case UMEM_ACCT_USER:
+		ret = umem_charge_user(umem, npages);
+		break;
+	}
+	if (ret)
+		return ret;
+
+	/* Undone in umem_uncharge() */
+	umem->charged = npages;
+	return 0;
+}
+
+/* Give back exactly umem->charged. Never fails. */
+static void umem_uncharge(struct umem *umem)
+{
+	struct mm_struct *mm = umem->mm;
+
+	switch (umem->acct.mode) {
+	case UMEM_ACCT_NONE:
+		break;
+	case UMEM_ACCT_PINNED_VM:
+		atomic64_sub(umem->charged, &mm->pinned_vm);
+		break;
+	case UMEM_ACCT_LOCKED_VM:
+		/* An exited mm's locked_vm died with it: nothing to give back. */
+		if (!mmget_not_zero(mm))
+			break;
+		mmap_write_lock(mm);
+		__account_locked_vm(mm, umem->charged, false, umem->acct.task,
+				    umem->acct.lock_cap);
+		mmap_write_unlock(mm);
+		mmput(mm);
+		break;
+	case UMEM_ACCT_USER:
+		atomic_long_sub(umem->charged, &umem->acct.user->locked_vm);
+		break;
+	}
+	umem->charged = 0;
+}
+
+/*
+ * Unpin every page the table records, one call per entry (an entry is a
+ * physically contiguous range), and free the table.
+ */
+static void umem_unpin(struct umem *umem, bool dirty)
+{
+	bool make_dirty = dirty && umem->writable;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i)
+		unpin_user_page_range_dirty_lock(sg_page(sg),
+						 sg->length >> PAGE_SHIFT,
+						 make_dirty);
+	sg_free_append_table(&umem->sgt_append);
+}
+
+/*
+ * Pin @npages pages from the page holding umem->address, @batch at a time
+ * through @scratch, appending each batch to the table. On failure the table
+ * holds exactly the pages of the batches before the failing one (the caller
+ * unpins them with umem_unpin()); the failing batch is unpinned here.
+ */
+static int umem_pin_pages(struct umem *umem, unsigned long npages,
+			  struct page **scratch, unsigned int batch,
+			  unsigned int max_seg_size)
+{
+	unsigned long addr = ALIGN_DOWN(umem->address, PAGE_SIZE);
+	unsigned int gup_flags = FOLL_LONGTERM;
+	struct mm_struct *mm = umem->mm;
+	bool remote = mm != current->mm;
+	int locked = 0;
+	long pinned;
+	int ret = 0;
+
+	if (umem->writable)
+		gup_flags |= FOLL_WRITE;
+
+	while (npages) {
+		unsigned int n = min_t(unsigned long, npages, batch);
+
+		cond_resched();
+		if (!remote) {
+			pinned = pin_user_pages_fast(addr, n, gup_flags, scratch);
+		} else {
+			if (!locked) {
+				mmap_read_lock(mm);
+				locked = 1;
+			}
+			/* May drop the lock and clear @locked; retaken above. */
+			pinned = pin_user_pages_remote(mm, addr, n, gup_flags,
+						       scratch, &locked);
+		}
+		/* GUP reports a hole after the first page as a short pin. */
+		if (pinned <= 0) {
+			ret = pinned ?: -EFAULT;
+			break;
+		}
+		npages -= pinned;
+		addr += pinned << PAGE_SHIFT;
+
+		ret = umem_sgt_append_pages(umem, scratch, pinned, max_seg_size,
+					    npages);
+		if (ret) {
+			unpin_user_pages(scratch, pinned);
+			break;
+		}
+		umem->npages += pinned;
+	}
+	if (locked)
+		mmap_read_unlock(mm);
+	return ret;
+}
+
+static struct umem *__umem_get(const struct umem_args *args)
+{
+	struct mm_struct *mm = args->mm ?: current->mm;
+	struct page **scratch;
+	unsigned long npages;
+	unsigned int batch;
+	struct umem *umem;
+	int ret;
+
+	ret = umem_check_args(args, &npages);
+	if (ret)
+		return ERR_PTR(ret);
+	/* A kernel thread without an mm has no user memory to pin. */
+	if (!mm)
+		return ERR_PTR(-EFAULT);
+
+	umem = kzalloc(sizeof(*umem), GFP_KERNEL_ACCOUNT);
+	if (!umem)
+		return ERR_PTR(-ENOMEM);
+	umem->address = args->start;
+	umem->length = args->length;
+	umem->writable = args->flags & UMEM_WRITE;
+	/* Undone in umem_release() */
+	umem->mm = mm;
+	mmgrab(mm);
+	/* Undone in umem_release() */
+	umem_acct_get(umem, &args->acct);
+
+	/* Keep the address space alive while charging and pinning. */
+	if (!mmget_not_zero(mm)) {
+		ret = -EFAULT;
+		goto err_put_refs;
+	}
+
+	ret = umem_charge(umem, npages);
+	if (ret)
+		goto err_mmput;
+
+	batch = min_t(unsigned long, npages, UMEM_BATCH_PAGES);
+	scratch = kmalloc_array(batch, sizeof(*scratch), GFP_KERNEL);
+	if (!scratch) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
+	ret = umem_pin_pages(umem, npages, scratch, batch, args->max_seg_size);
+	kfree(scratch);
+	if (ret)
+		goto err_unpin;
+
+	mmput(mm);
+	return umem;
+
+err_unpin:
+	umem_unpin(umem, false);
+err_uncharge:
+	umem_uncharge(umem);
+err_mmput:
+	mmput(mm);
+err_put_refs:
+	umem_acct_put(umem);
+	mmdrop(mm);
+	kfree(umem);
+	return ERR_PTR(ret);
+}
+
+/**
+ * umem_get() - Pin a range of user memory for device DMA
+ * @args: what to pin and who pays, see &struct umem_args
+ *
+ * Charges the pages the range spans to the counter @args->acct selects,
+ * then pins them with FOLL_LONGTERM (and FOLL_WRITE for %UMEM_WRITE) and
+ * records them in &umem.sgt_append, physically contiguous pages coalesced
+ * up to @args->max_seg_size. The pages stay pinned, and charged, until
+ * umem_release(); the caller must call it exactly once. The range is pinned
+ * as it is mapped now: later changes to the mapping (munmap, mremap, fork
+ * with copy-on-write) do not change which pages the device sees. Callers
+ * that need can_do_mlock() or capable(CAP_IPC_LOCK) check them before and
+ * pass the result in &umem_acct.lock_cap.
+ *
+ * Context: Process context. May sleep. Takes mmap_lock for read when
+ * @args->mm is not current's, for write in %UMEM_ACCT_LOCKED_VM mode; must
+ * not be called with that mm's mmap_lock held.
+ * Return: the umem, or
+ * ERR_PTR(-EINVAL) if @args->length is 0, start + length wraps, the range
+ * spans more than %UINT_MAX pages, @args->flags has unknown bits,
+ * @args->max_seg_size is nonzero and below %PAGE_SIZE or @args->acct.mode
+ * is unknown;
+ * ERR_PTR(-EFAULT) if the range ends above %TASK_SIZE, there is no mm (a
+ * kernel thread) or it has exited, or any page of the range cannot be
+ * pinned: unmapped, PROT_NONE, a write pin of a read-only mapping, or a
+ * %VM_IO / %VM_PFNMAP mapping (no struct page to pin);
+ * ERR_PTR(-ENOMEM) if the charge exceeds RLIMIT_MEMLOCK, or on allocation
+ * failure;
+ * ERR_PTR(-EINTR) if a fatal signal arrived while pinning;
+ * or any other error pin_user_pages*() returns, e.g. -EOPNOTSUPP for a
+ * FOLL_LONGTERM pin of file-system DAX.
+ */
+struct umem *umem_get(const struct umem_args *args)
+{
+	u64 start_ns = ktime_get_ns();
+	struct umem *umem;
+
+	umem = __umem_get(args);
+	trace_umem_pin(args, umem, ktime_get_ns() - start_ns);
+	return umem;
+}
+EXPORT_SYMBOL_NS_GPL(umem_get, UMEM);
+
+/**
+ * umem_release() - Unpin and free a umem
+ * @umem: a umem from umem_get()
+ * @dirty: the device may have written to the pages: mark them dirty (only
+ *	if the umem was pinned with %UMEM_WRITE)
+ *
+ * Unmaps the DMA view if it is still mapped, unpins every page, frees the
+ * scatterlist, uncharges exactly what umem_get() charged, drops the
+ * references umem_get() took and frees @umem. Never fails and never
+ * allocates. The device must no longer access the pages.
+ *
+ * Context: Process context. May sleep (page locks for @dirty, mmap_lock for
+ * write in %UMEM_ACCT_LOCKED_VM mode; must not be called with that mm's
+ * mmap_lock held).
+ */
+void umem_release(struct umem *umem, bool dirty)
+{
+	unsigned int nents = umem_nents(umem);
+	u64 start_ns = ktime_get_ns();
+
+	umem_dma_unmap(umem);
+	umem_unpin(umem, dirty);
+	umem_uncharge(umem);
+	umem_acct_put(umem);
+	trace_umem_release(umem, nents, dirty, ktime_get_ns() - start_ns);
+	mmdrop(umem->mm);
+	kfree(umem);
+}
+EXPORT_SYMBOL_NS_GPL(umem_release, UMEM);
+
+/*
+ * The "virtual DMA" of software RDMA devices (rxe, siw, rdmavt; see
+ * INFINIBAND_VIRT_DMA): the device is the CPU, a DMA address is a kernel
+ * virtual address, so every page must have one.
+ */
+static int umem_virt_dma_map(struct umem *umem)
+{
+	struct sg_table *sgt = &umem->sgt_append.sgt;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (IS_ENABLED(CONFIG_HIGHMEM))
+		return -EOPNOTSUPP;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		sg_dma_address(sg) = (uintptr_t)sg_virt(sg);
+		sg_dma_len(sg) = sg->length;
+	}
+	sgt->nents = sgt->orig_nents;
+	return 0;
+}
+
+/**
+ * umem_dma_map() - Map a umem for a device
+ * @umem: the umem
+ * @dev: the DMA device, or %NULL for a software device whose "DMA address"
+ *	is the kernel virtual address (rxe, siw, rdmavt)
+ * @attrs: DMA_ATTR_* flags for dma_map_sgtable()
+ *
+ * Fills the DMA view of &umem.sgt_append (&sg_table.nents entries, read
+ * with sg_dma_address() and sg_dma_len(); an IOMMU may have merged
+ * entries), bidirectionally for a writable umem and to the device
+ * otherwise. Undo with umem_dma_unmap(), or let umem_release() do it.
+ *
+ * Context: Process context. May sleep. The caller serialises it against
+ * umem_dma_unmap() and every user of the DMA view.
+ * Return: 0, or -EBUSY if @umem is already mapped, -EOPNOTSUPP for
+ * @dev %NULL on a %CONFIG_HIGHMEM kernel, or what dma_map_sgtable() returns
+ * (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO).
+ */
+int umem_dma_map(struct umem *umem, struct device *dev, unsigned long attrs)
+{
+	enum dma_data_direction dir;
+	int ret;
+
+	if (umem->dma_mapped)
+		return -EBUSY;
+
+	dir = umem->writable ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+	if (dev)
+		ret = dma_map_sgtable(dev, &umem->sgt_append.sgt, dir, attrs);
+	else
+		ret = umem_virt_dma_map(umem);
+	if (ret)
+		return ret;
+
+	umem->dma_dev = dev;
+	umem->dma_dir = dir;
+	umem->dma_attrs = attrs;
+	umem->dma_mapped = true;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(umem_dma_map, UMEM);
+
+/**
+ * umem_dma_unmap() - Undo umem_dma_map()
+ * @umem: the umem
+ *
+ * Does nothing if @umem is not mapped. The device must no longer access
+ * the DMA addresses.
+ *
+ * Context: Process context. The caller serialises it against umem_dma_map()
+ * and every user of the DMA view.
+ */
+void umem_dma_unmap(struct umem *umem)
+{
+	if (!umem->dma_mapped)
+		return;
+
+	if (umem->dma_dev)
+		dma_unmap_sgtable(umem->dma_dev, &umem->sgt_append.sgt,
+				  umem->dma_dir, umem->dma_attrs);
+	umem->dma_dev = NULL;
+	umem->dma_mapped = false;
+}
+EXPORT_SYMBOL_NS_GPL(umem_dma_unmap, UMEM);
+
+/**
+ * umem_copy_from() - Copy bytes out of a umem
+ * @dst: kernel buffer of at least @length bytes
+ * @umem: the umem
+ * @offset: offset from &umem->address of the first byte to copy
+ * @length: number of bytes
+ *
+ * Reads the pinned pages through the CPU view, as ib_umem_copy_from().
+ *
+ * Context: Any context; the pages are mapped with kmap_local_page().
+ * Return: 0, or -EINVAL if @offset + @length wraps or exceeds
+ * &umem->length, or if fewer bytes could be copied.
+ */
+int umem_copy_from(void *dst, struct umem *umem, size_t offset, size_t length)
+{
+	struct sg_table *sgt = &umem->sgt_append.sgt;
+	size_t end;
+
+	if (check_add_overflow(offset, length, &end) || end > umem->length)
+		return -EINVAL;
+
+	if (sg_pcopy_to_buffer(sgt->sgl, sgt->orig_nents, dst, length,
+			       offset + umem_offset(umem)) != length)
+		return -EINVAL;
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(umem_copy_from, UMEM);
+
+/**
+ * umem_metadata_bytes() - Kernel memory a umem holds, besides the pages
+ * @umem: the umem
+ *
+ * The slab object of &struct umem plus the scatterlist chunks. The table
+ * is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries: a full
+ * chunk is one page, a shorter one (only ever the last, see
+ * umem_sgt_append_pages()) a kmalloc_array() rounded up to its slab
+ * bucket; chained chunks give one entry to the link. The count below walks
+ * the chunks the way sg_free_append_table() frees them. Not counted: the
+ * pinned pages themselves, the scratch array (freed before umem_get()
+ * returns) and whatever the DMA API or an IOMMU keeps for the mapping.
+ *
+ * Context: Any context.
+ * Return: the number of bytes.
+ */
+size_t umem_metadata_bytes(const struct umem *umem)
+{
+	size_t bytes = kmalloc_size_roundup(sizeof(*umem));
+	unsigned int left = umem->sgt_append.total_nents;
+
+	if (!umem->sgt_append.sgt.sgl)
+		return bytes;
+
+	while (left > SG_MAX_SINGLE_ALLOC) {
+		bytes += PAGE_SIZE;
+		left -= SG_MAX_SINGLE_ALLOC - 1;
+	}
+	if (left == SG_MAX_SINGLE_ALLOC)
+		bytes += PAGE_SIZE;
+	else
+		bytes += kmalloc_size_roundup(left * sizeof(struct scatterlist));
+	return bytes;
+}
+EXPORT_SYMBOL_NS_GPL(umem_metadata_bytes, UMEM);
+
+/* One view of the table: the CPU view (pages) or the DMA view. */
+static inline u64 umem_sg_addr(struct scatterlist *sg, bool dma)
+{
+	return dma ? sg_dma_address(sg) : sg_phys(sg);
+}
+
+static inline unsigned int umem_sg_len(struct scatterlist *sg, bool dma)
+{
+	return dma ? sg_dma_len(sg) : sg->length;
+}
+
+static inline unsigned int umem_view_nents(const struct umem *umem, bool dma)
+{
+	return dma ? umem->sgt_append.sgt.nents : umem->sgt_append.sgt.orig_nents;
+}
+
+/*
+ * ib_umem_find_best_pgsz() over either view. The best size is the largest
+ * in @pgsz_bitmap for which @iova and the address of the first byte agree
+ * in the low bits, every discontinuity in the view falls on a block
+ * boundary of the IOVA, and no block crosses a bit where the range's first
+ * and last IOVA differ beyond that size.
+ */
+static unsigned long umem_best_pgsz(struct umem *umem,
+				    unsigned long pgsz_bitmap,
+				    unsigned long iova, bool dma)
+{
+	unsigned int pgoff = umem_offset(umem);
+	unsigned long last_va, va = iova;
+	u64 curr_base = ~0ULL, end;
+	struct scatterlist *sg;
+	unsigned long mask = 0;
+	unsigned int bits;
+	u64 curr_len = 0;
+	unsigned int i;
+
+	/*
+	 * The largest size that could work is set by the IOVA bits that
+	 * change across the range.
+	 */
+	if (check_add_overflow(umem->length - 1, iova, &last_va))
+		return 0;
+	bits = bits_per(iova ^ last_va);
+	if (bits < BITS_PER_LONG)
+		mask = pgsz_bitmap & GENMASK(BITS_PER_LONG - 1, bits);
+
+	for_each_sg(umem->sgt_append.sgt.sgl, sg, umem_view_nents(umem, dma), i) {
+		u64 addr = umem_sg_addr(sg, dma);
+
+		/* An entry contiguous with the previous one adds no constraint. */
+		if (check_add_overflow(curr_base, curr_len, &end) ||
+		    end != addr) {
+			curr_base = addr;
+			curr_len = 0;
+			/* The IOVA and address bits must agree within a block. */
+			mask |= (curr_base + pgoff) ^ va;
+			/* A discontinuity must start a block. */
+			if (i)
+				mask |= va;
+		}
+		curr_len += umem_sg_len(sg, dma);
+		va += umem_sg_len(sg, dma) - pgoff;
+		pgoff = 0;
+	}
+
+	/* Trailing zeros of the mask: the largest size passing IOVA through. */
+	if (mask)
+		pgsz_bitmap &= GENMASK(count_trailing_zeros(mask), 0);
+	return pgsz_bitmap ? rounddown_pow_of_two(pgsz_bitmap) : 0;
+}
+
+/**
+ * umem_find_best_pgsz() - Largest device page size for a mapped umem
+ * @umem: the umem, mapped with umem_dma_map()
+ * @pgsz_bitmap: the page sizes the device supports, one bit per power of two
+ * @iova: device address &umem->address will be mapped at
+ *
+ * For devices that use a single page size per mapping: finds the largest
+ * size in @pgsz_bitmap such that the DMA view can be described as
+ * umem_num_blocks() blocks of that size, aligned to it, at @iova. Same
+ * semantics as ib_umem_find_best_pgsz(): a size of %PAGE_SIZE or smaller
+ * works whenever @iova and &umem->address agree in the bits below it.
+ *
+ * Context: Any context. Cost: O(DMA entries).
+ * Return: the page size, or 0 if @umem is not DMA mapped, the range ends
+ * above the top of the IOVA space, or no size in @pgsz_bitmap works.
+ */
+unsigned long umem_find_best_pgsz(struct umem *umem, unsigned long pgsz_bitmap,
+				  unsigned long iova)
+{
+	if (!umem->dma_mapped)
+		return 0;
+	return umem_best_pgsz(umem, pgsz_bitmap, iova, true);
+}
+EXPORT_SYMBOL_NS_GPL(umem_find_best_pgsz, UMEM);
+
+/**
+ * umem_find_best_phys_pgsz() - Largest IOMMU page size for a umem
+ * @umem: the umem
+ * @pgsz_bitmap: the page sizes the IOMMU supports, one bit per power of two
+ * @iova: IOMMU address &umem->address will be mapped at
+ *
+ * As umem_find_best_pgsz(), over the CPU physical addresses of the pages
+ * (sg_phys() of the CPU view), for callers that program an IOMMU
+ * themselves. Works whether or not @umem is DMA mapped.
+ *
+ * Context: Any context. Cost: O(entries).
+ * Return: the page size, or 0 if the range ends above the top of the IOVA
+ * space or no size in @pgsz_bitmap works.
+ */
+unsigned long umem_find_best_phys_pgsz(struct umem *umem,
+				       unsigned long pgsz_bitmap,
+				       unsigned long iova)
+{
+	return umem_best_pgsz(umem, pgsz_bitmap, iova, false);
+}
+EXPORT_SYMBOL_NS_GPL(umem_find_best_phys_pgsz, UMEM);
+
+/**
+ * umem_num_blocks() - Number of @pgsz blocks covering a umem at @iova
+ * @umem: the umem
+ * @pgsz: block size, a power of two
+ * @iova: device address of &umem->address
+ *
+ * Context: Any context.
+ * Return: the number of @pgsz-aligned blocks from the one holding @iova to
+ * the one holding the last byte, or 0 if @pgsz is not a power of two.
+ */
+size_t umem_num_blocks(const struct umem *umem, unsigned long pgsz,
+		       unsigned long iova)
+{
+	if (!is_power_of_2(pgsz))
+		return 0;
+	return (ALIGN(iova + umem->length, pgsz) - ALIGN_DOWN(iova, pgsz)) /
+	       pgsz;
+}
+EXPORT_SYMBOL_NS_GPL(umem_num_blocks, UMEM);
+
+/*
+ * Block iteration, after __rdma_block_iter_next(): __sg is the entry that
+ * holds the next block's first byte and __sg_advance that byte's offset in
+ * it. Each step reports the block holding it, aligned down, and skips to
+ * the first byte of the following block, which is where an aligned block
+ * of the view starts when @pgsz came from the find_best function for the
+ * same @iova. __blocks_left stops the walk after umem_num_blocks() blocks;
+ * for a @pgsz below PAGE_SIZE it also drops the blocks of the last page
+ * that lie after the last byte, and __sg_advance skips those before the
+ * first byte.
+ */
+static void umem_block_iter_start(struct umem_block_iter *iter,
+				  struct umem *umem, unsigned long pgsz,
+				  unsigned long iova, bool dma)
+{
+	memset(iter, 0, sizeof(*iter));
+	if (!is_power_of_2(pgsz))
+		return;
+
+	iter->__sg = umem->sgt_append.sgt.sgl;
+	iter->__sg_nents = umem_view_nents(umem, dma);
+	iter->__pg_bit = __fls(pgsz);
+	iter->__sg_advance = umem_offset(umem) & ~(pgsz - 1);
+	iter->__blocks_left = umem_num_blocks(umem, pgsz, iova);
+}
+
+static bool umem_block_iter_next(struct umem_block_iter *iter, bool dma)
+{
+	u64 pgsz = BIT_ULL(iter->__pg_bit);
+	u64 addr, delta;
+
+	if (!iter->__blocks_left || !iter->__sg_nents)
+		return false;
+
+	addr = umem_sg_addr(iter->__sg, dma) + iter->__sg_advance;
+	delta = pgsz - (addr & (pgsz - 1));
+	while (iter->__sg_nents &&
+	       umem_sg_len(iter->__sg, dma) - iter->__sg_advance <= delta) {
+		delta -= umem_sg_len(iter->__sg, dma) - iter->__sg_advance;
+		iter->__sg_advance = 0;
+		iter->__sg = sg_next(iter->__sg);
+		iter->__sg_nents--;
+	}
+	iter->__sg_advance += delta;
+	iter->__addr = addr & ~(pgsz - 1);
+	iter->__blocks_left--;
+	return true;
+}
+
+/**
+ * __umem_dma_block_iter_start() - Start a walk of the DMA view in blocks
+ * @iter: the cursor
+ * @umem: a umem mapped with umem_dma_map()
+ * @pgsz: block size, from umem_find_best_pgsz() for the same @iova
+ * @iova: device address of &umem->address
+ *
+ * Use umem_for_each_dma_block() rather than calling this directly. The
+ * walk is only meaningful for a @pgsz that umem_find_best_pgsz() returned
+ * for this @iova; for any other size the blocks need not describe the
+ * memory. A @pgsz that is not a power of two yields no blocks.
+ *
+ * Context: Any context.
+ */
+void __umem_dma_block_iter_start(struct umem_dma_block_iter *iter,
+				 struct umem *umem, unsigned long pgsz,
+				 unsigned long iova)
+{
+	umem_block_iter_start(&iter->base, umem, pgsz, iova, true);
+	if (!umem->dma_mapped)
+		iter->base.__blocks_left = 0;
+}
+EXPORT_SYMBOL_NS_GPL(__umem_dma_block_iter_start, UMEM);
+
+/**
+ * __umem_dma_block_iter_next() - Step to the next block of the DMA view
+ * @iter: the cursor
+ *
+ * Context: Any context. Cost: O(1) amortised over the walk.
+ * Return: true if umem_block_dma_address() now gives a block, false at the
+ * end.
+ */
+bool __umem_dma_block_iter_next(struct umem_dma_block_iter *iter)
+{
+	return umem_block_iter_next(&iter->base, true);
+}
+EXPORT_SYMBOL_NS_GPL(__umem_dma_block_iter_next, UMEM);
+
+/**
+ * __umem_phys_block_iter_start() - Start a walk of the CPU view in blocks
+ * @iter: the cursor
+ * @umem: the umem
+ * @pgsz: block size, from umem_find_best_phys_pgsz() for the same @iova
+ * @iova: IOMMU address &umem->address will be mapped at
+ *
+ * Use umem_for_each_phys_block() rather than calling this directly. As
+ * __umem_dma_block_iter_start(), over sg_phys() of the CPU view.
+ *
+ * Context: Any context.
+ */
+void __umem_phys_block_iter_start(struct umem_phys_block_iter *iter,
+				  struct umem *umem, unsigned long pgsz,
+				  unsigned long iova)
+{
+	umem_block_iter_start(&iter->base, umem, pgsz, iova, false);
+}
+EXPORT_SYMBOL_NS_GPL(__umem_phys_block_iter_start, UMEM);
+
+/**
+ * __umem_phys_block_iter_next() - Step to the next block of the CPU view
+ * @iter: the cursor
+ *
+ * Context: Any context. Cost: O(1) amortised over the walk.
+ * Return: true if umem_block_phys_address() now gives a block, false at the
+ * end.
+ */
+bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter)
+{
+	return umem_block_iter_next(&iter->base, false);
+}
+EXPORT_SYMBOL_NS_GPL(__umem_phys_block_iter_next, UMEM);

@@ -15,6 +15,7 @@
 
 struct device;
 struct mm_struct;
+struct page;
 struct task_struct;
 struct user_struct;
 
@@ -248,5 +249,12 @@ static inline phys_addr_t umem_block_phys_address(const struct umem_phys_block_i
 {
 	return iter->base.__addr;
 }
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* For lib/tests/umem_kunit.c only, see lib/umem.c. */
+int umem_sgt_append_pages(struct umem *umem, struct page **pages,
+			  unsigned int npages, unsigned int max_seg_size,
+			  unsigned int left_pages);
+#endif
 
 #endif /* _LINUX_UMEM_H */
