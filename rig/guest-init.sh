@@ -3,6 +3,7 @@
 # PID 1 of the rig's guest.  The host's root is mounted read-only over 9p;
 # the writable scratch share (tag "scratch") carries the command in and the
 # exit status, dmesg and kmemleak report out.  Powers off when done.
+
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH HOME=/root TERM=dumb LANG=C.UTF-8
 

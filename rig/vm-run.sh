@@ -59,9 +59,9 @@ timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \
 	-nographic -no-reboot -nic none -display none \
 	-device intel-iommu,intremap=on,caching-mode=on \
 	-device edu,dma_mask=0xffffffff \
-	-fsdev local,id=root,path=/,security_model=none,readonly=on \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=root \
-	-fsdev local,id=scratch,path="$scratch",security_model=none \
+	-fsdev local,id=scratch,path="$scratch",security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=scratch,mount_tag=scratch \
 	-kernel "$kernel" -append "$append" < /dev/null 2>&1 | tee "$log" |
 	grep -v -E '^\s*$|^\[ *[0-9.]+\] (KTAP|    |# |ok |not ok )' || true
