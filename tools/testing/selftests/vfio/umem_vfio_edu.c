@@ -1,0 +1,1643 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * umem_vfio_edu - behavioural test of VFIO type1 DMA mapping with QEMU's edu
+ *
+ * Binds QEMU's "edu" PCI device (1234:11e8) to vfio-pci, puts its group in a
+ * VFIO_TYPE1v2_IOMMU container and checks what userspace can observe of
+ * VFIO_IOMMU_MAP_DMA / VFIO_IOMMU_UNMAP_DMA, on any kernel:
+ *
+ *  - 4K-page, THP and hugetlbfs buffers from 4 KiB to --big bytes (default
+ *    1 GiB) mapped below the device's 32-bit DMA mask; the device reads
+ *    (RAM->EDU) and writes (EDU->RAM) 2 KiB windows across 4K and 2M
+ *    boundaries and at the mapping's last bytes, every moved byte checked;
+ *    VmLck charged and uncharged; MAP_DMA/UNMAP_DMA of --big timed;
+ *  - the v2 unmap rules (bisecting unmaps refused, EEXIST on overlap,
+ *    VFIO_DMA_UNMAP_FLAG_ALL returns the total), the reserved MSI window;
+ *  - VFIO_DMA_UNMAP_FLAG_VADDR / VFIO_DMA_MAP_FLAG_VADDR (memfd mapped twice);
+ *  - VFIO_IOMMU_DIRTY_PAGES start / get bitmap / unmap with bitmap / stop;
+ *  - RLIMIT_MEMLOCK for an unprivileged user (ENOMEM, nothing charged);
+ *  - a VM_PFNMAP range (the device's own BAR0, P2P style);
+ *  - VmLck and /proc/vmstat nr_foll_pin_* balance at the end.
+ *
+ * The edu device (QEMU hw/misc/edu.c) has a 4 KiB DMA buffer at device
+ * address 0x40000; QEMU 7.2 aborts the VM on a transfer that ends exactly at
+ * the buffer's end, so every transfer here is at most 2 KiB from 0x40000.
+ * Each transfer takes ~100 ms of virtual time (edu's DMA timer).
+ *
+ * Output: "ok N - ..." / "not ok N - ...: reason", then "N passed, N failed";
+ * the exit status is non-zero if anything failed.  Run as root in a guest
+ * with an IOMMU and the edu device; it leaves edu bound to vfio-pci.
+ *
+ * Build: gcc -O2 -Wall -Wextra -o umem_vfio_edu umem_vfio_edu.c
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB	(21 << MAP_HUGE_SHIFT)
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC	0x0001U
+#endif
+
+#define SZ_4K		0x1000UL
+#define SZ_64K		0x10000UL
+#define SZ_1M		0x100000UL
+#define SZ_2M		0x200000UL
+#define SZ_16M		0x1000000UL
+#define SZ_64M		0x4000000UL
+#define SZ_1G		0x40000000UL
+#define NOBODY		65534
+#define CAP_IPC_LOCK_BIT 14
+
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+#define EDU_REG_ID	0x00
+#define EDU_REG_LIVE	0x04
+#define EDU_REG_SRC	0x80
+#define EDU_REG_DST	0x88
+#define EDU_REG_CNT	0x90
+#define EDU_REG_CMD	0x98
+#define EDU_CMD_RUN	0x1
+#define EDU_CMD_TO_RAM	0x2
+#define EDU_BUF		0x40000UL
+#define EDU_XFER_MAX	2048UL	/* QEMU 7.2 aborts on 4096 bytes ending at 0x41000 */
+#define EDU_DMA_MASK	0xffffffffULL	/* -device edu,dma_mask=0xffffffff */
+
+#define GUARD		64	/* bytes checked untouched around a DMA window */
+
+enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
+
+static const char *const backing_name[NR_BACKINGS] = {
+	[BACK_4K]	= "4K",
+	[BACK_THP]	= "THP",
+	[BACK_HUGETLB]	= "hugetlb",
+};
+
+/* Shared with forked children so that their results count and number on */
+struct counts {
+	int n;
+	int passed;
+	int failed;
+};
+
+static struct counts *counts;
+static char reason[512];
+
+static int container = -1, group_fd = -1, device = -1;
+static volatile uint8_t *bar0;
+static uint64_t bar0_size, bar0_offset;
+static uint64_t iommu_pgsizes;
+static struct vfio_iova_range iova_ranges[16];
+static unsigned int nr_iova_ranges;
+static int verbose;
+
+/* ---- reporting ---------------------------------------------------------- */
+
+/* Record why the next check fails (helpers call this, check() prints it) */
+static void __attribute__((format(printf, 1, 2))) why(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+}
+
+static bool __attribute__((format(printf, 2, 3)))
+check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	int n = ++counts->n;
+
+	if (ok)
+		counts->passed++;
+	else
+		counts->failed++;
+	printf("%sok %d - ", ok ? "" : "not ", n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (!ok)
+		printf(": %s", reason[0] ? reason : "check failed");
+	putchar('\n');
+	fflush(stdout);
+	reason[0] = 0;
+	return ok;
+}
+
+static void __attribute__((format(printf, 1, 2))) info(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *fmt_size(char *buf, size_t len, uint64_t n)
+{
+	if (!n)
+		snprintf(buf, len, "0");
+	else if (!(n % SZ_1G))
+		snprintf(buf, len, "%lluG", (unsigned long long)(n / SZ_1G));
+	else if (!(n % SZ_1M))
+		snprintf(buf, len, "%lluM", (unsigned long long)(n / SZ_1M));
+	else if (!(n % 1024))
+		snprintf(buf, len, "%lluK", (unsigned long long)(n / 1024));
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+	return buf;
+}
+
+static int parse_size(const char *s, size_t *size)
+{
+	static const char units[] = "kKmMgG";
+	const char *unit;
+	unsigned long long n;
+	unsigned int shift;
+	char *end;
+
+	errno = 0;
+	n = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	unit = *end ? strchr(units, *end) : NULL;
+	if (unit) {
+		shift = ((unit - units) / 2 + 1) * 10;
+		if (n > SIZE_MAX >> shift)
+			return -1;
+		n <<= shift;
+		end++;
+	}
+	if (*end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || !n || n > SIZE_MAX / 2)
+		return -1;
+	*size = n;
+	return 0;
+}
+
+/* ---- /proc -------------------------------------------------------------- */
+
+/* A "Name:  value kB" line of /proc/self/status, in kB, or -1 */
+static long status_kb(const char *name)
+{
+	size_t nlen = strlen(name);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
+			val = strtol(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static long vmlck(void)
+{
+	return status_kb("VmLck");
+}
+
+static bool have_cap_ipc_lock(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return eff & (1ULL << CAP_IPC_LOCK_BIT);
+}
+
+/* Fold the per-CPU vmstat deltas; needs root. */
+static bool vmstat_refresh(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	/* EINVAL only reports a negative counter somewhere: still folded */
+	ok = write(fd, "1", 1) == 1 || errno == EINVAL;
+	close(fd);
+	return ok;
+}
+
+static long long read_vmstat(const char *name)
+{
+	size_t nlen = strlen(name);
+	long long val = -1;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			val = strtoll(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/* nr_foll_pin_acquired - nr_foll_pin_released, or LLONG_MIN if unknown */
+static long long foll_pin_delta(void)
+{
+	long long acq, rel;
+
+	vmstat_refresh();
+	acq = read_vmstat("nr_foll_pin_acquired");
+	rel = read_vmstat("nr_foll_pin_released");
+	if (acq < 0 || rel < 0)
+		return LLONG_MIN;
+	return acq - rel;
+}
+
+/* AnonHugePages (kB) of the smaps entry containing @addr, or -1 */
+static long anon_huge_kb(const void *addr)
+{
+	unsigned long start, end, a = (uintptr_t)addr;
+	char line[512];
+	bool in = false;
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = a >= start && a < end;
+			continue;
+		}
+		if (in && sscanf(line, "AnonHugePages: %ld", &val) == 1)
+			break;
+	}
+	fclose(f);
+	return val;
+}
+
+/* ---- sysfs and VFIO setup ---------------------------------------------- */
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
+static unsigned long read_hex(const char *path)
+{
+	char buf[64] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtoul(buf, NULL, 16);
+}
+
+static bool find_edu(char *bdf, size_t len)
+{
+	const char *dir = "/sys/bus/pci/devices";
+	struct dirent *de;
+	char path[PATH_MAX];
+	bool found = false;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/vendor", dir, de->d_name);
+		if (read_hex(path) != EDU_VENDOR)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/device", dir, de->d_name);
+		if (read_hex(path) != EDU_DEVICE)
+			continue;
+		snprintf(bdf, len, "%s", de->d_name);
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+static bool bind_vfio_pci(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		if (!strcmp(strrchr(link, '/') + 1, "vfio-pci"))
+			return true;
+		snprintf(path, sizeof(path),
+			 "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+		ret = write_file(path, bdf);
+		if (ret) {
+			why("unbind from %s: %s", link, strerror(-ret));
+			return false;
+		}
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	ret = write_file(path, "vfio-pci");
+	if (ret) {
+		why("driver_override: %s", strerror(-ret));
+		return false;
+	}
+	ret = write_file("/sys/bus/pci/drivers_probe", bdf);
+	if (ret) {
+		why("drivers_probe: %s", strerror(-ret));
+		return false;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0) {
+		why("no driver bound after drivers_probe (CONFIG_VFIO_PCI?)");
+		return false;
+	}
+	link[n] = 0;
+	if (strcmp(strrchr(link, '/') + 1, "vfio-pci")) {
+		why("bound to %s, not vfio-pci", link);
+		return false;
+	}
+	return true;
+}
+
+static bool read_iommu_info(void)
+{
+	struct vfio_iommu_type1_info *inf;
+	struct vfio_info_cap_header *hdr;
+	size_t sz = sizeof(*inf);
+	uint32_t off;
+
+	inf = calloc(1, sz);
+	if (!inf)
+		return false;
+	inf->argsz = sz;
+	if (ioctl(container, VFIO_IOMMU_GET_INFO, inf))
+		goto err;
+	if (inf->argsz > sz) {
+		sz = inf->argsz;
+		free(inf);
+		inf = calloc(1, sz);
+		if (!inf)
+			return false;
+		inf->argsz = sz;
+		if (ioctl(container, VFIO_IOMMU_GET_INFO, inf))
+			goto err;
+	}
+	iommu_pgsizes = inf->iova_pgsizes;
+	if (!(inf->flags & VFIO_IOMMU_INFO_CAPS))
+		goto out;
+	for (off = inf->cap_offset; off && off + sizeof(*hdr) <= sz;
+	     off = hdr->next) {
+		hdr = (void *)((char *)inf + off);
+		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+			struct vfio_iommu_type1_info_cap_iova_range *r = (void *)hdr;
+			unsigned int i;
+
+			for (i = 0; i < r->nr_iovas && i < 16; i++)
+				iova_ranges[i] = r->iova_ranges[i];
+			nr_iova_ranges = i;
+		}
+	}
+out:
+	free(inf);
+	return true;
+err:
+	why("VFIO_IOMMU_GET_INFO: %s", strerror(errno));
+	free(inf);
+	return false;
+}
+
+static bool iova_valid(uint64_t iova, uint64_t size)
+{
+	unsigned int i;
+
+	if (!nr_iova_ranges)
+		return true;
+	for (i = 0; i < nr_iova_ranges; i++)
+		if (iova >= iova_ranges[i].start &&
+		    iova + size - 1 <= iova_ranges[i].end)
+			return true;
+	return false;
+}
+
+/* Lowest 2M-aligned IOVA >= @min with [iova, iova + size) usable */
+static uint64_t iova_fit(uint64_t min, uint64_t size)
+{
+	uint64_t iova;
+	unsigned int i;
+
+	if (!nr_iova_ranges)
+		return min;
+	for (i = 0; i < nr_iova_ranges; i++) {
+		iova = iova_ranges[i].start > min ? iova_ranges[i].start : min;
+		iova = (iova + SZ_2M - 1) & ~(SZ_2M - 1);
+		if (iova + size - 1 >= iova && iova + size - 1 <= iova_ranges[i].end)
+			return iova;
+	}
+	return UINT64_MAX;
+}
+
+static bool vfio_setup(const char *bdf)
+{
+	struct vfio_group_status gs = { .argsz = sizeof(gs) };
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	char path[PATH_MAX], link[PATH_MAX], *grp;
+	uint16_t cmd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0) {
+		why("%s has no iommu_group (IOMMU off?)", bdf);
+		return false;
+	}
+	link[n] = 0;
+	grp = strrchr(link, '/') + 1;
+
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (container < 0) {
+		why("/dev/vfio/vfio: %s", strerror(errno));
+		return false;
+	}
+	if (ioctl(container, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+		why("VFIO_GET_API_VERSION mismatch");
+		return false;
+	}
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		why("no VFIO_TYPE1v2_IOMMU");
+		return false;
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/%s", grp);
+	group_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (group_fd < 0) {
+		why("%s: %s", path, strerror(errno));
+		return false;
+	}
+	if (ioctl(group_fd, VFIO_GROUP_GET_STATUS, &gs) ||
+	    !(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		why("group %s not viable (other devices in it?)", grp);
+		return false;
+	}
+	if (ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container)) {
+		why("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
+		return false;
+	}
+	if (ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		why("VFIO_SET_IOMMU(TYPE1v2): %s", strerror(errno));
+		return false;
+	}
+	device = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (device < 0) {
+		why("VFIO_GROUP_GET_DEVICE_FD: %s", strerror(errno));
+		return false;
+	}
+	if (!read_iommu_info())
+		return false;
+
+	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &ri)) {
+		why("GET_REGION_INFO(BAR0): %s", strerror(errno));
+		return false;
+	}
+	if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP) || ri.size < 0x100) {
+		why("BAR0 not mmap-able (flags %#x size %#llx)", ri.flags,
+		    (unsigned long long)ri.size);
+		return false;
+	}
+	bar0_size = ri.size;
+	bar0_offset = ri.offset;
+	bar0 = mmap(NULL, bar0_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    device, bar0_offset);
+	if (bar0 == MAP_FAILED) {
+		bar0 = NULL;
+		why("mmap BAR0: %s", strerror(errno));
+		return false;
+	}
+
+	memset(&ri, 0, sizeof(ri));
+	ri.argsz = sizeof(ri);
+	ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &ri)) {
+		why("GET_REGION_INFO(config): %s", strerror(errno));
+		return false;
+	}
+	if (pread(device, &cmd, 2, ri.offset + PCI_COMMAND) != 2) {
+		why("read PCI_COMMAND: %s", strerror(errno));
+		return false;
+	}
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (pwrite(device, &cmd, 2, ri.offset + PCI_COMMAND) != 2) {
+		why("write PCI_COMMAND: %s", strerror(errno));
+		return false;
+	}
+	cmd = 0;
+	if (pread(device, &cmd, 2, ri.offset + PCI_COMMAND) != 2 ||
+	    !(cmd & PCI_COMMAND_MASTER)) {
+		why("bus master not enabled (command %#x)", cmd);
+		return false;
+	}
+	return true;
+}
+
+/* ---- edu ---------------------------------------------------------------- */
+
+static uint32_t edu_rd32(unsigned int reg)
+{
+	return *(volatile uint32_t *)(bar0 + reg);
+}
+
+static void edu_wr32(unsigned int reg, uint32_t val)
+{
+	*(volatile uint32_t *)(bar0 + reg) = val;
+}
+
+static uint64_t edu_rd64(unsigned int reg)
+{
+	return *(volatile uint64_t *)(bar0 + reg);
+}
+
+static void edu_wr64(unsigned int reg, uint64_t val)
+{
+	*(volatile uint64_t *)(bar0 + reg) = val;
+}
+
+/*
+ * One edu DMA of @len bytes between IOVA @iova and the device buffer at
+ * offset @boff: to_ram = EDU->RAM (device writes memory), else RAM->EDU.
+ */
+static int edu_dma(uint64_t iova, unsigned long boff, unsigned long len,
+		   bool to_ram)
+{
+	double t0;
+
+	if (!len || len > EDU_XFER_MAX || boff + len > EDU_XFER_MAX ||
+	    iova + len - 1 > EDU_DMA_MASK)
+		return -EINVAL;
+	t0 = now_ms();
+	while (edu_rd64(EDU_REG_CMD) & EDU_CMD_RUN) {
+		if (now_ms() - t0 > 10000)
+			return -EBUSY;
+		usleep(2000);
+	}
+	if (to_ram) {
+		edu_wr64(EDU_REG_SRC, EDU_BUF + boff);
+		edu_wr64(EDU_REG_DST, iova);
+	} else {
+		edu_wr64(EDU_REG_SRC, iova);
+		edu_wr64(EDU_REG_DST, EDU_BUF + boff);
+	}
+	edu_wr64(EDU_REG_CNT, len);
+	__sync_synchronize();
+	edu_wr64(EDU_REG_CMD, EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0));
+	t0 = now_ms();
+	while (edu_rd64(EDU_REG_CMD) & EDU_CMD_RUN) {
+		if (now_ms() - t0 > 10000)
+			return -ETIMEDOUT;
+		usleep(2000);
+	}
+	__sync_synchronize();
+	return 0;
+}
+
+static void pattern(uint8_t *p, size_t len, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)x;
+	}
+}
+
+static uint32_t seed_counter = 1;
+
+/*
+ * Device reads @len bytes at IOVA base+src (RAM->EDU) and writes them back at
+ * IOVA base+dst (EDU->RAM); @mem is what userspace sees at IOVA @iova,
+ * @size bytes.  Checks every byte of the destination window and GUARD bytes
+ * either side of it (inside the mapping) untouched.
+ */
+static bool dma_roundtrip(uint8_t *mem, uint64_t iova, uint64_t size,
+			  uint64_t src, uint64_t dst, unsigned long len)
+{
+	uint8_t want[EDU_XFER_MAX];
+	uint64_t g0, g1, i;
+	int ret;
+
+	pattern(want, len, seed_counter++);
+	memcpy(mem + src, want, len);
+	g0 = dst >= GUARD ? dst - GUARD : 0;
+	g1 = dst + len + GUARD <= size ? dst + len + GUARD : size;
+	for (i = g0; i < g1; i++)
+		if (i < src || i >= src + len)
+			mem[i] = (uint8_t)(0xa5 ^ i);
+	/* DMA reads what the CPU wrote: x86 is coherent, no flush needed */
+	__sync_synchronize();
+	ret = edu_dma(iova + src, 0, len, false);
+	if (!ret)
+		ret = edu_dma(iova + dst, 0, len, true);
+	if (ret) {
+		why("edu DMA: %s", strerror(-ret));
+		return false;
+	}
+	for (i = 0; i < len; i++) {
+		if (mem[dst + i] != want[i]) {
+			why("byte %#llx of the window at +%#llx is %#x, expected %#x (src +%#llx)",
+			    (unsigned long long)i, (unsigned long long)dst,
+			    mem[dst + i], want[i], (unsigned long long)src);
+			return false;
+		}
+	}
+	for (i = g0; i < g1; i++) {
+		if ((i >= dst && i < dst + len) || (i >= src && i < src + len))
+			continue;
+		if (mem[i] != (uint8_t)(0xa5 ^ i)) {
+			why("byte at +%#llx outside the window was overwritten",
+			    (unsigned long long)i);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Windows: first bytes, across the first 4K boundary, across the first 2M
+ * boundary, across the middle, the last bytes.  Then the device moves each
+ * window to the next one, so each is read and written once.
+ */
+static bool dma_windows(uint8_t *mem, uint64_t iova, uint64_t size,
+			const char *what)
+{
+	unsigned long len = size >= 2 * EDU_XFER_MAX ? EDU_XFER_MAX : size / 2;
+	uint64_t cand[5], win[5];
+	unsigned int n = 0, i, j;
+	bool ok = true;
+
+	cand[0] = 0;
+	cand[1] = SZ_4K - len / 2;
+	cand[2] = SZ_2M - len / 2;
+	cand[3] = (size / 2 & ~(SZ_4K - 1)) - len / 2;
+	cand[4] = size - len;
+	/* sort, then drop what is out of range or overlaps the previous one */
+	for (i = 1; i < 5; i++)
+		for (j = i; j > 0 && cand[j] < cand[j - 1]; j--) {
+			uint64_t t = cand[j];
+
+			cand[j] = cand[j - 1];
+			cand[j - 1] = t;
+		}
+	for (i = 0; i < 5; i++) {
+		if (cand[i] + len > size || cand[i] > size)
+			continue;
+		if (n && cand[i] < win[n - 1] + len)
+			continue;
+		/* stay below the device's DMA mask */
+		if (iova + cand[i] + len - 1 > EDU_DMA_MASK)
+			continue;
+		win[n++] = cand[i];
+	}
+	if (n < 2 && iova + size / 2 > EDU_DMA_MASK)
+		return check(true, "%s: device DMA # SKIP mapped above the device's DMA mask", what);
+	if (n < 2) {
+		why("no two DMA windows below the DMA mask");
+		return check(false, "%s: device DMA", what);
+	}
+	for (i = 0; i < n && ok; i++) {
+		j = (i + 1) % n;
+		ok = dma_roundtrip(mem, iova, size, win[i], win[j], len);
+	}
+	return check(ok, "%s: device read+write %u windows of %lu bytes (4K/2M crossings, last bytes)",
+		     what, n, len);
+}
+
+/* ---- VFIO DMA helpers --------------------------------------------------- */
+
+static int dma_map(uint64_t iova, const void *vaddr, uint64_t size,
+		   uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+}
+
+static int map_rw(uint64_t iova, const void *vaddr, uint64_t size)
+{
+	return dma_map(iova, vaddr, size,
+		       VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
+}
+
+static int dma_unmap(uint64_t iova, uint64_t size, uint32_t flags,
+		     uint64_t *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u),
+		.flags = flags,
+		.iova = iova,
+		.size = size,
+	};
+	int ret;
+
+	ret = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u) ? -errno : 0;
+	if (unmapped)
+		*unmapped = u.size;
+	return ret;
+}
+
+/* Unmap exactly [iova, iova + size), expecting @size back */
+static bool unmap_exact(uint64_t iova, uint64_t size)
+{
+	uint64_t got = 0;
+	int ret = dma_unmap(iova, size, 0, &got);
+
+	if (ret) {
+		why("UNMAP_DMA: %s", strerror(-ret));
+		return false;
+	}
+	if (got != size) {
+		why("UNMAP_DMA unmapped %#llx bytes, expected %#llx",
+		    (unsigned long long)got, (unsigned long long)size);
+		return false;
+	}
+	return true;
+}
+
+/* Clean slate between cases: whatever is left is unmapped (and reported) */
+static void unmap_all_quiet(void)
+{
+	uint64_t got = 0;
+
+	if (!dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got) && got)
+		info("cleanup unmapped %#llx bytes left mapped", (unsigned long long)got);
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+struct buf {
+	uint8_t *base;	/* what mmap() returned */
+	size_t maplen;
+	uint8_t *addr;	/* 2M aligned for THP and hugetlb */
+};
+
+static int buf_alloc(enum backing b, size_t size, struct buf *m)
+{
+	const int prot = PROT_READ | PROT_WRITE;
+	const int anon = MAP_PRIVATE | MAP_ANONYMOUS;
+	uintptr_t start, aligned;
+	size_t head;
+
+	memset(m, 0, sizeof(*m));
+	switch (b) {
+	case BACK_4K:
+		m->maplen = (size + SZ_4K - 1) & ~(SZ_4K - 1);
+		m->base = mmap(NULL, m->maplen, prot, anon, -1, 0);
+		if (m->base == MAP_FAILED)
+			return -errno;
+		if (madvise(m->base, m->maplen, MADV_NOHUGEPAGE))
+			return -errno;
+		break;
+	case BACK_THP:
+		size = (size + SZ_2M - 1) & ~(SZ_2M - 1);
+		m->maplen = size + SZ_2M;
+		m->base = mmap(NULL, m->maplen, prot, anon, -1, 0);
+		if (m->base == MAP_FAILED)
+			return -errno;
+		start = (uintptr_t)m->base;
+		aligned = (start + SZ_2M - 1) & ~(SZ_2M - 1);
+		head = aligned - start;
+		if (head)
+			munmap(m->base, head);
+		munmap((void *)(aligned + size), m->maplen - head - size);
+		m->base = (void *)aligned;
+		m->maplen = size;
+		if (madvise(m->base, size, MADV_HUGEPAGE))
+			return -errno;
+		break;
+	default:
+		m->maplen = (size + SZ_2M - 1) & ~(SZ_2M - 1);
+		m->base = mmap(NULL, m->maplen, prot,
+			       anon | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+		if (m->base == MAP_FAILED)
+			return -errno;
+		break;
+	}
+	m->addr = m->base;
+	return 0;
+}
+
+/*
+ * Fault the buffer in before MAP_DMA, so that MAP_DMA times pinning, not
+ * page faults.  MADV_POPULATE_WRITE (5.14) does it in one call, far faster
+ * under TCG than a user fault per page; touch each page if it is missing.
+ */
+static void buf_touch(struct buf *m)
+{
+	size_t i;
+
+	if (!madvise(m->addr, m->maplen, MADV_POPULATE_WRITE))
+		return;
+	for (i = 0; i < m->maplen; i += SZ_4K)
+		m->addr[i] = (uint8_t)(i >> 12);
+}
+
+static void buf_free(struct buf *m)
+{
+	if (m->base && m->base != MAP_FAILED)
+		munmap(m->base, m->maplen);
+	m->base = NULL;
+}
+
+/* ---- cases -------------------------------------------------------------- */
+
+static uint64_t iova_low;	/* 2M aligned start of usable IOVA below the mask */
+
+/*
+ * Map @size bytes of backing @b at the lowest usable IOVA, DMA through
+ * it, unmap.  @timed: print the MAP_DMA/UNMAP_DMA times.
+ */
+static void case_backing(enum backing b, size_t size, bool timed)
+{
+	char sz[32], what[96];
+	double t0, t_touch, t_map, t_unmap;
+	struct buf m;
+	uint64_t iova;
+	long lck0, lck;
+	bool mapped;
+	int ret;
+
+	snprintf(what, sizeof(what), "%s %s", backing_name[b],
+		 fmt_size(sz, sizeof(sz), size));
+	iova = iova_fit(iova_low, size);
+	if (iova == UINT64_MAX) {
+		why("no usable IOVA range of %s", sz);
+		check(false, "%s: IOVA space", what);
+		return;
+	}
+	ret = buf_alloc(b, size, &m);
+	if (ret) {
+		why("mmap/madvise: %s%s", strerror(-ret), b == BACK_HUGETLB ?
+		    " (2M hugetlb pages reserved? /proc/sys/vm/nr_hugepages)" : "");
+		check(false, "%s: allocate", what);
+		buf_free(&m);
+		return;
+	}
+	t0 = now_ms();
+	buf_touch(&m);
+	t_touch = now_ms() - t0;
+	if (b == BACK_THP && size >= SZ_2M && (verbose || timed))
+		info("%s: AnonHugePages %ld kB", what, anon_huge_kb(m.addr));
+
+	lck0 = vmlck();
+	t0 = now_ms();
+	ret = map_rw(iova, m.addr, size);
+	t_map = now_ms() - t0;
+	mapped = !ret;
+	if (ret)
+		why("MAP_DMA iova %#llx: %s", (unsigned long long)iova,
+		    strerror(-ret));
+	if (!check(!ret, "%s: MAP_DMA at iova %#llx", what,
+		   (unsigned long long)iova))
+		goto out;
+
+	lck = vmlck();
+	why("VmLck %ld kB -> %ld kB", lck0, lck);
+	check(lck - lck0 == (long)(size / 1024),
+	      "%s: VmLck charged %zu kB", what, size / 1024);
+
+	dma_windows(m.addr, iova, size, what);
+
+	t0 = now_ms();
+	mapped = !unmap_exact(iova, size);
+	t_unmap = now_ms() - t0;
+	check(!mapped, "%s: UNMAP_DMA returns the size", what);
+	lck = vmlck();
+	why("VmLck %ld kB, was %ld kB", lck, lck0);
+	check(lck == lck0, "%s: VmLck uncharged", what);
+	if (timed)
+		info("%-8s %6s  MAP_DMA %10.1f ms  UNMAP_DMA %10.1f ms  (fault-in %.1f ms)",
+		     backing_name[b], sz, t_map, t_unmap, t_touch);
+out:
+	if (mapped)
+		unmap_all_quiet();
+	buf_free(&m);
+}
+
+/* After UNMAP_DMA the device must no longer reach the memory */
+static void case_unmapped_iova(void)
+{
+	const unsigned long len = 256;
+	uint64_t iova = iova_low;
+	uint8_t *p;
+	bool ok = true;
+	unsigned long i;
+	int ret;
+
+	p = mmap(NULL, SZ_64K, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		why("mmap: %s", strerror(errno));
+		check(false, "device write to an unmapped IOVA");
+		return;
+	}
+	memset(p, 0x3c, SZ_64K);
+	ret = map_rw(iova, p, SZ_64K);
+	if (!ret)
+		ok = dma_roundtrip(p, iova, SZ_64K, 0, SZ_4K, len);
+	if (ret)
+		why("MAP_DMA: %s", strerror(-ret));
+	if (!check(!ret && ok, "64K mapping reachable by the device"))
+		goto out;
+	if (!check(unmap_exact(iova, SZ_64K), "64K mapping unmapped"))
+		goto out;
+	memset(p, 0x3c, SZ_64K);
+	/* device buffer still holds the last pattern; write it to the old IOVA */
+	ret = edu_dma(iova + 8192, 0, len, true);
+	for (i = 0; i < SZ_64K && !ret; i++)
+		if (p[i] != 0x3c) {
+			why("byte +%#lx changed to %#x by a DMA after UNMAP_DMA", i, p[i]);
+			ok = false;
+			break;
+		}
+	if (ret) {
+		why("edu DMA: %s", strerror(-ret));
+		ok = false;
+	}
+	check(ok, "device write to the unmapped IOVA does not reach the memory (an IOMMU fault in dmesg is expected)");
+out:
+	unmap_all_quiet();
+	munmap(p, SZ_64K);
+}
+
+static void case_map_rules(void)
+{
+	const uint64_t sizes[3] = { SZ_4K, SZ_64K, SZ_2M };
+	uint64_t x = iova_fit(iova_low, SZ_16M), got, total = 0;
+	uint8_t *p;
+	unsigned int i;
+	long lck0;
+	int ret;
+
+	p = mmap(NULL, SZ_16M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || x == UINT64_MAX) {
+		why("mmap or IOVA space");
+		check(false, "map/unmap rules: setup");
+		return;
+	}
+	memset(p, 1, SZ_16M);
+	lck0 = vmlck();
+
+	/* one 2M mapping at x + 2M */
+	ret = map_rw(x + SZ_2M, p, SZ_2M);
+	if (ret)
+		why("%s", strerror(-ret));
+	if (!check(!ret, "map 2M at %#llx", (unsigned long long)(x + SZ_2M)))
+		goto out;
+
+	ret = dma_unmap(x + SZ_2M + SZ_4K, SZ_4K, 0, &got);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "unmap of 4K in the middle of a mapping refused (EINVAL)");
+	ret = dma_unmap(x + SZ_2M, SZ_1M, 0, &got);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "unmap of the first half of a mapping refused (EINVAL)");
+	ret = dma_unmap(x + SZ_2M + SZ_1M, SZ_2M, 0, &got);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "unmap bisecting a mapping's end refused (EINVAL)");
+	ret = dma_unmap(x, SZ_2M + SZ_4K, 0, &got);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "unmap bisecting a mapping's start refused (EINVAL)");
+	got = 1;
+	ret = dma_unmap(x, SZ_2M, 0, &got);
+	why("got %s, %llu bytes", ret ? strerror(-ret) : "success",
+	    (unsigned long long)got);
+	check(!ret && !got, "unmap of a range with no mapping: success, 0 bytes");
+
+	ret = map_rw(x + SZ_2M, p + 2 * SZ_2M, SZ_2M);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EEXIST, "map of the same range again refused (EEXIST)");
+	ret = map_rw(x + SZ_2M + SZ_1M, p, SZ_2M);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EEXIST, "map overlapping a mapping's end refused (EEXIST)");
+	ret = map_rw(x + SZ_1M, p, SZ_2M);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EEXIST, "map overlapping a mapping's start refused (EEXIST)");
+	ret = map_rw(x, p, 3 * SZ_2M);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EEXIST, "map covering a mapping refused (EEXIST)");
+	ret = map_rw(x + SZ_4K + 1, p, SZ_4K);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "map at an unaligned IOVA refused (EINVAL)");
+	ret = map_rw(x, p + 1, SZ_4K);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "map of an unaligned vaddr refused (EINVAL)");
+	why("VmLck %ld kB, expected %ld", vmlck(), lck0 + 2048);
+	check(vmlck() == lck0 + 2048, "refused maps charge nothing");
+	if (!iova_valid(0xfee00000ULL, SZ_4K)) {
+		ret = map_rw(0xfee00000ULL, p, SZ_4K);
+		why("got %s", ret ? strerror(-ret) : "success");
+		check(ret == -EINVAL, "map in the reserved MSI window 0xfee00000 refused (EINVAL)");
+		if (!ret)
+			dma_unmap(0xfee00000ULL, SZ_4K, 0, NULL);
+	}
+
+	/* adjacent mappings, then unmap-all returns the total */
+	total = SZ_2M;
+	for (i = 0; i < 3; i++) {
+		uint64_t at = x + (3 + i) * SZ_2M;
+
+		ret = map_rw(at, p + (3 + i) * SZ_2M, sizes[i]);
+		if (ret)
+			why("%s", strerror(-ret));
+		check(!ret, "map %#llx bytes at %#llx", (unsigned long long)sizes[i],
+		      (unsigned long long)at);
+		if (!ret)
+			total += sizes[i];
+	}
+	ret = map_rw(x + 2 * SZ_2M, p + 2 * SZ_2M, SZ_4K);
+	if (ret)
+		why("%s", strerror(-ret));
+	check(!ret, "map right after a mapping's end (adjacent) succeeds");
+	if (!ret)
+		total += SZ_4K;
+	ret = map_rw(x + SZ_2M - SZ_4K, p + SZ_2M - SZ_4K, SZ_4K);
+	if (ret)
+		why("%s", strerror(-ret));
+	check(!ret, "map right before a mapping's start (adjacent) succeeds");
+	if (!ret)
+		total += SZ_4K;
+
+	ret = dma_unmap(SZ_4K, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "unmap-all with a non-zero iova refused (EINVAL)");
+	got = 0;
+	ret = dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+	why("%s, %#llx bytes, expected %#llx", ret ? strerror(-ret) : "success",
+	    (unsigned long long)got, (unsigned long long)total);
+	check(!ret && got == total, "unmap-all after 6 maps returns their total size (%#llx)",
+	      (unsigned long long)total);
+	why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+	check(vmlck() == lck0, "VmLck back after unmap-all");
+	got = 1;
+	ret = dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+	why("%s, %llu bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
+	check(!ret && !got, "unmap-all of an empty container: success, 0 bytes");
+
+	/* a vaddr range with a hole fails and leaves nothing mapped */
+	munmap(p + SZ_1M, SZ_4K);
+	ret = map_rw(x, p, SZ_2M);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EFAULT, "map of a vaddr range with an unmapped hole fails (EFAULT)");
+	got = 1;
+	ret = dma_unmap(x, SZ_2M, 0, &got);
+	why("%s, %llu bytes left mapped, VmLck %ld kB (was %ld)",
+	    ret ? strerror(-ret) : "success", (unsigned long long)got, vmlck(), lck0);
+	check(!ret && !got && vmlck() == lck0, "failed map leaves nothing mapped or charged");
+out:
+	unmap_all_quiet();
+	munmap(p, SZ_16M);
+}
+
+/* UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_VADDR, then MAP_DMA with ..._FLAG_VADDR */
+static void case_vaddr(void)
+{
+	const size_t size = 4 * SZ_1M;
+	uint64_t iova = iova_fit(iova_low, size), got = 0;
+	uint8_t *a = MAP_FAILED, *b = MAP_FAILED;
+	long lck0;
+	int fd, ret;
+	bool ok;
+
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) <= 0) {
+		check(true, "VFIO_UPDATE_VADDR # SKIP extension not reported");
+		return;
+	}
+	fd = memfd_create("umem_vfio_edu", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, size)) {
+		why("memfd: %s", strerror(errno));
+		check(false, "vaddr update: memfd");
+		goto out;
+	}
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a == MAP_FAILED || b == MAP_FAILED) {
+		why("mmap: %s", strerror(errno));
+		check(false, "vaddr update: mmap memfd twice");
+		goto out;
+	}
+	memset(a, 0x11, size);
+	lck0 = vmlck();
+	ret = map_rw(iova, a, size);
+	if (ret)
+		why("%s", strerror(-ret));
+	if (!check(!ret, "vaddr update: map 4M memfd (first vaddr)"))
+		goto out;
+	why("VmLck %ld kB -> %ld kB", lck0, vmlck());
+	check(vmlck() - lck0 == (long)(size / 1024), "vaddr update: VmLck charged 4096 kB");
+	dma_windows(a, iova, size, "vaddr update: first vaddr");
+
+	ret = dma_unmap(iova, size, VFIO_DMA_UNMAP_FLAG_VADDR, &got);
+	why("%s, %#llx bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
+	check(!ret && got == size, "UNMAP_DMA(FLAG_VADDR) invalidates the vaddr, returns the size");
+	ret = dma_unmap(iova, size, VFIO_DMA_UNMAP_FLAG_VADDR, &got);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "invalidating an invalid vaddr again refused (EINVAL)");
+	why("VmLck %ld kB", vmlck());
+	check(vmlck() - lck0 == (long)(size / 1024), "VmLck still charged while the vaddr is invalid");
+	munmap(a, size);
+	a = MAP_FAILED;
+
+	/* the IOMMU mapping stays: the device still reaches the memfd */
+	ok = dma_roundtrip(b, iova, size, 2 * SZ_1M, SZ_1M, 512);
+	check(ok, "device read and write reach the memfd while the vaddr is invalid");
+
+	ret = dma_map(iova, b, size / 2, VFIO_DMA_MAP_FLAG_VADDR);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "MAP_DMA(FLAG_VADDR) with a different size refused (EINVAL)");
+	ret = dma_map(iova, b, size, VFIO_DMA_MAP_FLAG_VADDR | VFIO_DMA_MAP_FLAG_READ);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "MAP_DMA(FLAG_VADDR|READ) refused (EINVAL)");
+	ret = dma_map(iova, b, size, VFIO_DMA_MAP_FLAG_VADDR);
+	if (ret)
+		why("%s", strerror(-ret));
+	check(!ret, "MAP_DMA(FLAG_VADDR) sets the new vaddr");
+	ret = dma_map(iova, b, size, VFIO_DMA_MAP_FLAG_VADDR);
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "MAP_DMA(FLAG_VADDR) on a valid vaddr refused (EINVAL)");
+	why("VmLck %ld kB", vmlck());
+	check(vmlck() - lck0 == (long)(size / 1024), "VmLck unchanged by the vaddr update");
+	dma_windows(b, iova, size, "vaddr update: second vaddr");
+	check(unmap_exact(iova, size), "vaddr update: unmap");
+	why("VmLck %ld kB, was %ld", vmlck(), lck0);
+	check(vmlck() == lck0, "vaddr update: VmLck uncharged");
+out:
+	unmap_all_quiet();
+	if (a != MAP_FAILED)
+		munmap(a, size);
+	if (b != MAP_FAILED)
+		munmap(b, size);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int dirty_ctl(uint32_t flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap d = {
+		.argsz = sizeof(d),
+		.flags = flags,
+	};
+
+	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
+}
+
+static int dirty_get(uint64_t iova, uint64_t size, uint64_t pgsize,
+		     uint64_t *bitmap, uint64_t bitmap_bytes)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get get;
+	} d;
+
+	memset(&d, 0, sizeof(d));
+	d.hdr.argsz = sizeof(d);
+	d.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	d.get.iova = iova;
+	d.get.size = size;
+	d.get.bitmap.pgsize = pgsize;
+	d.get.bitmap.size = bitmap_bytes;
+	d.get.bitmap.data = (__u64 *)bitmap;
+	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &d) ? -errno : 0;
+}
+
+static int unmap_dirty(uint64_t iova, uint64_t size, uint64_t *bitmap,
+		       uint64_t bitmap_bytes, uint64_t *unmapped)
+{
+	struct {
+		struct vfio_iommu_type1_dma_unmap u;
+		struct vfio_bitmap b;
+	} d;
+	int ret;
+
+	memset(&d, 0, sizeof(d));
+	d.u.argsz = sizeof(d);
+	d.u.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+	d.u.iova = iova;
+	d.u.size = size;
+	d.b.pgsize = SZ_4K;
+	d.b.size = bitmap_bytes;
+	d.b.data = (__u64 *)bitmap;
+	ret = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &d) ? -errno : 0;
+	*unmapped = d.u.size;
+	return ret;
+}
+
+static unsigned int popcount_bits(const uint64_t *bm, unsigned int nbits)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nbits; i++)
+		n += (bm[i / 64] >> (i % 64)) & 1;
+	return n;
+}
+
+static bool bit_set(const uint64_t *bm, unsigned int bit)
+{
+	return (bm[bit / 64] >> (bit % 64)) & 1;
+}
+
+static void case_dirty(void)
+{
+	static const unsigned int pages[] = { 3, 100, 511 };
+	const size_t size = SZ_2M;
+	const unsigned int npages = size / SZ_4K;
+	uint64_t iova = iova_fit(iova_low, size), bm[npages / 64], got;
+	unsigned int i, n;
+	struct buf m;
+	bool ok;
+	int ret;
+
+	ret = buf_alloc(BACK_4K, size, &m);
+	if (ret) {
+		why("%s", strerror(-ret));
+		check(false, "dirty tracking: allocate");
+		return;
+	}
+	buf_touch(&m);
+	ret = map_rw(iova, m.addr, size);
+	if (ret)
+		why("%s", strerror(-ret));
+	if (!check(!ret, "dirty tracking: map 2M of 4K pages"))
+		goto out;
+
+	ret = dirty_get(iova, size, SZ_4K, bm, sizeof(bm));
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "GET_BITMAP before START refused (EINVAL)");
+	ret = dirty_ctl(VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+	if (ret)
+		why("%s", strerror(-ret));
+	if (!check(!ret, "VFIO_IOMMU_DIRTY_PAGES START"))
+		goto out;
+
+	ok = true;
+	for (i = 0; ok && i < 3; i++)
+		ok = dma_roundtrip(m.addr, iova, size, 0, pages[i] * SZ_4K + 512, 1024);
+	check(ok, "dirty tracking: device writes pages 3, 100, 511");
+
+	memset(bm, 0, sizeof(bm));
+	ret = dirty_get(iova, size, SZ_4K, bm, sizeof(bm));
+	if (ret)
+		why("%s", strerror(-ret));
+	if (check(!ret, "GET_BITMAP (pgsize 4096) of the mapping")) {
+		ok = true;
+		for (i = 0; i < 3; i++)
+			ok &= bit_set(bm, pages[i]);
+		n = popcount_bits(bm, npages);
+		why("pages 3/100/511 bits %d/%d/%d", bit_set(bm, 3),
+		    bit_set(bm, 100), bit_set(bm, 511));
+		check(ok, "the pages the device wrote are reported dirty");
+		info("dirty bitmap: %u of %u pages reported dirty (type1 without a dirty-tracking IOMMU reports every pinned page dirty)",
+		     n, npages);
+	}
+	ret = dirty_get(iova, size, 2 * SZ_4K, bm, sizeof(bm));
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "GET_BITMAP with pgsize 8192 refused (EINVAL)");
+	ret = dirty_get(iova + SZ_4K, size - SZ_4K, SZ_4K, bm, sizeof(bm));
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "GET_BITMAP bisecting the mapping refused (EINVAL)");
+
+	/* unmap with the bitmap */
+	ok = dma_roundtrip(m.addr, iova, size, 0, 7 * SZ_4K, 1024);
+	check(ok, "dirty tracking: device writes page 7");
+	memset(bm, 0, sizeof(bm));
+	ret = unmap_dirty(iova, size, bm, sizeof(bm), &got);
+	why("%s, %#llx bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
+	if (check(!ret && got == size, "UNMAP_DMA with GET_DIRTY_BITMAP")) {
+		why("page 7 bit clear");
+		check(bit_set(bm, 7), "UNMAP_DMA's bitmap reports the written page dirty");
+		info("unmap bitmap: %u of %u pages reported dirty", popcount_bits(bm, npages), npages);
+	}
+	ret = dirty_ctl(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+	if (ret)
+		why("%s", strerror(-ret));
+	check(!ret, "VFIO_IOMMU_DIRTY_PAGES STOP");
+	ret = dirty_get(iova, size, SZ_4K, bm, sizeof(bm));
+	why("got %s", ret ? strerror(-ret) : "success");
+	check(ret == -EINVAL, "GET_BITMAP after STOP refused (EINVAL)");
+out:
+	dirty_ctl(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+	unmap_all_quiet();
+	buf_free(&m);
+}
+
+/* RLIMIT_MEMLOCK as uid 65534 without CAP_IPC_LOCK, in a child */
+static void case_rlimit(void)
+{
+	const size_t size = SZ_16M, small = 512 * 1024;
+	uint64_t iova = iova_fit(iova_low, size), got = 1;
+	int status, ret;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		why("fork: %s", strerror(errno));
+		check(false, "RLIMIT_MEMLOCK: fork");
+		return;
+	}
+	if (!pid) {
+		struct rlimit rl = { .rlim_cur = SZ_1M, .rlim_max = SZ_1M };
+		uint8_t *p;
+		long lck0;
+
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		memset(p, 7, size);
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+		    setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY)) {
+			why("setrlimit/setgroups/setresgid/setresuid: %s", strerror(errno));
+			check(false, "RLIMIT_MEMLOCK: become uid %d", NOBODY);
+			_exit(1);
+		}
+		why("CAP_IPC_LOCK still effective");
+		check(!have_cap_ipc_lock() && getuid() == NOBODY,
+		      "RLIMIT_MEMLOCK: uid %d, no CAP_IPC_LOCK, limit 1M", NOBODY);
+		lck0 = vmlck();
+		ret = map_rw(iova, p, size);
+		why("got %s", ret ? strerror(-ret) : "success");
+		check(ret == -ENOMEM, "RLIMIT_MEMLOCK: MAP_DMA of 16M over a 1M limit fails (ENOMEM)");
+		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+		check(vmlck() == lck0, "RLIMIT_MEMLOCK: VmLck unchanged by the failed map");
+		ret = dma_unmap(iova, size, 0, &got);
+		why("%s, %llu bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
+		check(!ret && !got, "RLIMIT_MEMLOCK: nothing left mapped");
+		ret = map_rw(iova, p, small);
+		if (ret)
+			why("%s", strerror(-ret));
+		check(!ret, "RLIMIT_MEMLOCK: MAP_DMA of 512K under the limit succeeds");
+		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+		check(vmlck() - lck0 == (long)(small / 1024), "RLIMIT_MEMLOCK: VmLck charged 512 kB");
+		ret = map_rw(iova + SZ_2M, p + SZ_2M, small + SZ_64K);
+		why("got %s", ret ? strerror(-ret) : "success");
+		check(ret == -ENOMEM, "RLIMIT_MEMLOCK: a second map crossing the limit fails (ENOMEM)");
+		check(unmap_exact(iova, small), "RLIMIT_MEMLOCK: unmap the 512K");
+		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+		check(vmlck() == lck0, "RLIMIT_MEMLOCK: VmLck uncharged");
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		status = -1;
+	why("child status %#x", status);
+	check(WIFEXITED(status) && !WEXITSTATUS(status), "RLIMIT_MEMLOCK: child exited cleanly");
+	ret = dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+	why("%s, %llu bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
+	check(!ret && !got, "RLIMIT_MEMLOCK: container empty after the child");
+}
+
+/* VM_PFNMAP|VM_IO: the device's own BAR0 mmap()ed through vfio-pci, P2P style */
+static void case_pfnmap(void)
+{
+	uint64_t iova = iova_fit(iova_low, bar0_size);
+	uint8_t *p;
+	long lck0;
+	int ret;
+
+	p = mmap(NULL, bar0_size, PROT_READ | PROT_WRITE, MAP_SHARED, device,
+		 bar0_offset);
+	if (p == MAP_FAILED) {
+		why("mmap: %s", strerror(errno));
+		check(false, "PFNMAP: mmap BAR0 again");
+		return;
+	}
+	lck0 = vmlck();
+	/* not touched first: type1 has to fault the PFN in itself */
+	ret = map_rw(iova, p, bar0_size);
+	if (ret)
+		why("%s", strerror(-ret));
+	if (check(!ret, "PFNMAP: MAP_DMA of the BAR0 mmap (%#llx bytes, untouched)",
+		  (unsigned long long)bar0_size)) {
+		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+		check(vmlck() == lck0, "PFNMAP: nothing charged to VmLck");
+		ret = map_rw(iova, p, bar0_size);
+		why("got %s", ret ? strerror(-ret) : "success");
+		check(ret == -EEXIST, "PFNMAP: mapping it twice refused (EEXIST)");
+		check(unmap_exact(iova, bar0_size), "PFNMAP: UNMAP_DMA returns the size");
+	}
+	why("id %#x", *(volatile uint32_t *)p);
+	check(*(volatile uint32_t *)p == edu_rd32(EDU_REG_ID) &&
+	      (edu_rd32(EDU_REG_ID) & 0xffff) == 0xed,
+	      "PFNMAP: the BAR mmap still reads the edu id register");
+	ret = map_rw(iova, p, bar0_size);
+	if (ret)
+		why("%s", strerror(-ret));
+	check(!ret, "PFNMAP: MAP_DMA of the BAR0 mmap (touched)");
+	munmap(p, bar0_size);
+	check(unmap_exact(iova, bar0_size), "PFNMAP: UNMAP_DMA after munmap of the BAR mmap");
+	unmap_all_quiet();
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [--big SIZE] [--no-big] [--verbose]\n"
+		"  --big SIZE  size of the largest mapping per backing (default 1G)\n"
+		"  --no-big    skip the largest mappings\n", prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "big", required_argument, NULL, 'b' },
+		{ "no-big", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	size_t big = SZ_1G, sizes[4];
+	long lck_start, lck_end;
+	long long pins_start, pins_end;
+	bool no_big = false;
+	double t0;
+	char bdf[NAME_MAX + 1];
+	uint64_t got = 1;
+	int ret;
+	unsigned int i;
+	int c, b;
+
+	while ((c = getopt_long(argc, argv, "b:nvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (parse_size(optarg, &big) || big % SZ_2M) {
+				fprintf(stderr, "--big: a multiple of 2M\n");
+				return 2;
+			}
+			break;
+		case 'n':
+			no_big = true;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	counts = mmap(NULL, sizeof(*counts), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+
+	lck_start = vmlck();
+	pins_start = foll_pin_delta();
+	why("no VmLck in /proc/self/status or no nr_foll_pin_* in /proc/vmstat (is /proc mounted?)");
+	check(lck_start >= 0 && pins_start != LLONG_MIN,
+	      "read VmLck and nr_foll_pin_* from /proc");
+
+	why("no PCI device %04x:%04x", EDU_VENDOR, EDU_DEVICE);
+	if (!check(find_edu(bdf, sizeof(bdf)), "find the edu device"))
+		goto done;
+	if (!check(bind_vfio_pci(bdf), "bind %s to vfio-pci", bdf))
+		goto done;
+	if (!check(vfio_setup(bdf), "%s: container, group, TYPE1v2, device fd, BAR0, bus master", bdf))
+		goto done;
+	info("iommu pgsizes %#llx, %u IOVA ranges", (unsigned long long)iommu_pgsizes,
+	     nr_iova_ranges);
+	for (i = 0; i < nr_iova_ranges; i++)
+		info("  iova %#llx-%#llx", (unsigned long long)iova_ranges[i].start,
+		     (unsigned long long)iova_ranges[i].end);
+	edu_wr32(EDU_REG_LIVE, 0x12345678);
+	why("id %#x, liveness %#x", edu_rd32(EDU_REG_ID), edu_rd32(EDU_REG_LIVE));
+	if (!check((edu_rd32(EDU_REG_ID) & 0xffff) == 0xed &&
+		   edu_rd32(EDU_REG_LIVE) == ~0x12345678u, "edu registers through the BAR0 mmap"))
+		goto done;
+	ret = dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+	why("%s, %llu bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
+	check(!ret && !got, "unmap-all of the new container: success, 0 bytes");
+	iova_low = iova_fit(SZ_16M, SZ_2M);
+
+	t0 = now_ms();
+	case_map_rules();
+	case_unmapped_iova();
+	case_vaddr();
+	case_dirty();
+	case_rlimit();
+	case_pfnmap();
+	info("API cases took %.1f s", (now_ms() - t0) / 1e3);
+
+	sizes[0] = SZ_4K;
+	sizes[1] = SZ_2M + 2 * SZ_4K;
+	sizes[2] = SZ_64M;
+	sizes[3] = big;
+	for (b = 0; b < NR_BACKINGS; b++) {
+		t0 = now_ms();
+		for (i = 0; i < 4; i++)
+			if (i < 3 || !no_big)
+				case_backing(b, sizes[i], i == 3);
+		info("%s cases took %.1f s", backing_name[b], (now_ms() - t0) / 1e3);
+	}
+
+	close(device);
+	device = -1;
+	close(group_fd);
+	close(container);
+	if (bar0)
+		munmap((void *)bar0, bar0_size);
+done:
+	lck_end = vmlck();
+	why("VmLck %ld kB, was %ld kB", lck_end, lck_start);
+	check(lck_end == lck_start, "VmLck back to its start value (%ld kB)", lck_start);
+	pins_end = foll_pin_delta();
+	why("nr_foll_pin_acquired - released: %lld at start, %lld at end",
+	    pins_start, pins_end);
+	check(pins_start != LLONG_MIN && pins_end == pins_start,
+	      "nr_foll_pin_acquired - nr_foll_pin_released unchanged");
+	printf("%d passed, %d failed\n", counts->passed, counts->failed);
+	return counts->failed ? 1 : 0;
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# In the guest, as root: run umem_vfio_edu (VFIO type1 DMA mapping checked
+# through QEMU's edu device behind intel-iommu) and return its exit status.
+#
+#   umem_vfio_test.sh [BINDIR] [umem_vfio_edu options, e.g. --big 2G]
+#
+# BINDIR defaults to this script's directory.  Extra options may also come
+# from $UMEM_VFIO_ARGS.  The edu device is left bound to vfio-pci.
+bindir=${1:-$(dirname "$0")}
+[ $# -gt 0 ] && shift
+prog=$bindir/umem_vfio_edu
+
+if [ ! -x "$prog" ]; then
+	echo "umem_vfio_test: $prog not found (build it first)" >&2
+	exit 1
+fi
+# The device is found in /sys, VmLck and nr_foll_pin_* are read from /proc:
+# mount them if init did not.
+[ -r /proc/self/status ] || mount -t proc proc /proc
+[ -d /sys/bus/pci ] || mount -t sysfs sysfs /sys
+if [ ! -e /dev/vfio/vfio ]; then
+	echo "umem_vfio_test: no /dev/vfio/vfio (CONFIG_VFIO?)" >&2
+	exit 1
+fi
+echo "umem_vfio_test: $(uname -r), hugepages $(cat /proc/sys/vm/nr_hugepages)," \
+	"THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+# shellcheck disable=SC2086
+"$prog" ${UMEM_VFIO_ARGS:-} "$@"
+rc=$?
+echo "umem_vfio_test: exit status $rc"
+exit $rc
