@@ -37,7 +37,7 @@ if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.fragment" 2>/dev/null)" != "$sum" 
 		CONFIG_*=n) sym=${line%%=*}; grep -q "^$sym=" "$obj/.config" && { echo "config: $sym still set" >&2; missing=1; } ;;
 		CONFIG_*=*) grep -qxF "$line" "$obj/.config" || {
 			sym=${line%%=*}
-			if [ "$flavour" = stock ] && grep -q "UMEM" <<<"$sym"; then continue; fi
+			if [ "$flavour" = stock ] && grep -qE "UMEM|LOCALVERSION" <<<"$sym"; then continue; fi
 			echo "config: wanted $line, got: $(grep "^$sym=\|# $sym " "$obj/.config")" >&2; missing=1; } ;;
 		esac
 	done < "$frag"

@@ -39,15 +39,28 @@ step kernel-x86 make -s kernel
 export VM_NO_BUILD=1
 step kunit-x86 rig/kunit-x86.sh
 count_kunit build/kunit-x86.summary
-step selftest-vm bash -c 'rig/selftest.sh 2>&1 | tee build/selftest.log'
-line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' build/selftest.log | tail -n 1)
-if [ -n "$line" ]; then
-	passed_n=$((passed_n + $(cut -d' ' -f1 <<<"$line")))
-	failed_n=$((failed_n + $(cut -d' ' -f3 <<<"$line")))
-else
-	failed_n=$((failed_n + 1))
-fi
-
+# In-guest suites print "N passed, N failed" as their last count line.
+vm_suite() {
+	local name=$1 log=build/$1.log line
+	shift
+	step "$name" bash -c '"$@" 2>&1 | tee "$0"' "$log" "$@"
+	line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -n "$line" ]; then
+		passed_n=$((passed_n + $(cut -d' ' -f1 <<<"$line")))
+		failed_n=$((failed_n + $(cut -d' ' -f3 <<<"$line")))
+	else
+		failed_n=$((failed_n + 1))
+	fi
+}
+vm_suite selftest-vm rig/selftest.sh
+vm_suite vfio-vm rig/vfio-test.sh
+[ -x rig/rdma-test.sh ] && vm_suite rdma-vm rig/rdma-test.sh
+[ -x rig/rdma-build.sh ] && step rdma-build-all rig/rdma-build.sh
+# The same behavioural suites on the unpatched base built from the same
+# config: they must pass there too.
+step kernel-x86-stock make -s kernel-stock
+vm_suite vfio-vm-stock rig/vfio-test.sh stock
+[ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
 step w1-sparse rig/w1-sparse.sh
 
 echo "==== summary"
