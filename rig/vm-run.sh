@@ -83,7 +83,7 @@ fi
 acq=$(awk '$1=="nr_foll_pin_acquired"{print $2}' "$scratch/vmstat")
 rel=$(awk '$1=="nr_foll_pin_released"{print $2}' "$scratch/vmstat")
 echo "vm-run: $flavour kernel: nr_foll_pin_acquired=$acq nr_foll_pin_released=$rel" >&2
-if [ "$acq" != "$rel" ]; then
+if [ -z "$acq" ] || [ "$acq" != "$rel" ]; then
 	echo "vm-run: pin leak" >&2
 	fail=1
 fi

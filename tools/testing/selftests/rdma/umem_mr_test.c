@@ -1,0 +1,1204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * umem_mr_test - RDMA memory registration, checked by moving data.
+ *
+ * Opens the first RDMA device (soft-RoCE rxe in the rig's guest), connects
+ * two RC QPs of that device to each other and, for MRs of 4 KiB, 1 MiB and
+ * --big bytes (default 1 GiB) backed by 4K pages, THP and 2M hugetlbfs,
+ * moves data with RDMA WRITE and RDMA READ through the MR both as the
+ * remote (rkey) and as the local (lkey) side and checks every byte.  Large
+ * MRs are registered whole; the data moves through a bounded window at
+ * several offsets (start, across a page and a 2 MiB boundary, the middle,
+ * the last byte).  Further cases: unaligned start and length with the MR
+ * bounds checked, read-only MRs (remote WRITE must fail with a remote
+ * access error), RLIMIT_MEMLOCK as an unprivileged user, rereg of access
+ * flags and of the translation, and the VmPin accounting of all of them.
+ *
+ * Only the behaviour visible to userspace is tested, so the result must be
+ * the same whatever implements ib_umem in the kernel.
+ *
+ * Output: "ok N - ..." / "not ok N - ...: reason" per case, then
+ * "N passed, N failed"; the exit status is non-zero if anything failed.
+ *
+ * Build: gcc -O2 -Wall -Wextra -o umem_mr_test umem_mr_test.c -libverbs
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/ib_user_verbs.h>
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB	(21 << MAP_HUGE_SHIFT)
+#endif
+
+#define SZ_4K		4096UL
+#define SZ_1M		(1024UL * 1024)
+#define SZ_2M		(2 * SZ_1M)
+#define SZ_1G		(1024 * SZ_1M)
+#define LBUF_SIZE	(2 * SZ_1M)	/* local bounce buffer */
+#define WINDOW		(256UL * 1024)	/* data window in large MRs */
+#define NOBODY		65534
+#define CQ_TIMEOUT_S	120
+
+#define ACC_RW		(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_REMOTE_READ)
+#define ACC_RO		IBV_ACCESS_REMOTE_READ
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((uintptr_t)(a) - 1))
+#define ALIGN_DOWN(x, a)	((x) & ~((uintptr_t)(a) - 1))
+
+enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
+
+static const char *const backing_name[NR_BACKINGS] = {
+	[BACK_4K]	= "4K pages",
+	[BACK_THP]	= "THP",
+	[BACK_HUGETLB]	= "hugetlb 2M",
+};
+
+/* In shared memory, so that the checks of forked children count too */
+struct counts {
+	int n;
+	int passed;
+	int failed;
+};
+
+static struct counts *counts;
+static char reason[512];
+static size_t big_size = SZ_1G;
+static int opt_gid_index = -1;
+
+struct rdma {
+	struct ibv_device *dev;
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+	bool broken;
+	uint8_t port;
+	int gid_index;
+	union ibv_gid gid;
+	enum ibv_mtu mtu;
+	char *lbuf;
+	struct ibv_mr *lmr;
+	uint64_t wr_id;
+};
+
+static struct rdma r;
+
+/* Record the first reason a case fails; returns false for "return fail()" */
+static bool fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason[0])
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static void report(bool ok, const char *fmt, ...)
+{
+	char desc[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	counts->n++;
+	if (ok && !reason[0]) {
+		counts->passed++;
+		printf("ok %d - %s\n", counts->n, desc);
+	} else {
+		counts->failed++;
+		printf("not ok %d - %s: %s\n", counts->n, desc,
+		       reason[0] ? reason : "failed");
+	}
+	reason[0] = '\0';
+	fflush(stdout);
+}
+
+static void report_skip(const char *why, const char *fmt, ...)
+{
+	char desc[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	counts->n++;
+	counts->passed++;
+	printf("ok %d - %s # SKIP %s\n", counts->n, desc, why);
+	reason[0] = '\0';
+	fflush(stdout);
+}
+
+static long status_field(const char *key, int base)
+{
+	size_t klen = strlen(key);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, base);
+			break;
+		}
+	fclose(f);
+	return val;
+}
+
+static long status_kb(const char *key)
+{
+	return status_field(key, 10);
+}
+
+static unsigned long status_hex(const char *key)
+{
+	return (unsigned long)status_field(key, 16);
+}
+
+static long vmpin_kb(void)
+{
+	return status_kb("VmPin");
+}
+
+/* AnonHugePages of the VMA containing addr, in kB, or -1 */
+static long anon_huge_kb(const void *addr)
+{
+	unsigned long start, end, a = (unsigned long)addr;
+	bool in = false;
+	char line[512];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = a >= start && a < end;
+			continue;
+		}
+		if (in && !strncmp(line, "AnonHugePages:", 14)) {
+			val = strtol(line + 14, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+static unsigned long pinned_kb(const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	return (ALIGN_UP(a + len, SZ_4K) - ALIGN_DOWN(a, SZ_4K)) / 1024;
+}
+
+static inline uint8_t pattern(uint32_t seed, uint64_t off)
+{
+	uint32_t v = (uint32_t)off * 0x9e3779b1u ^ seed * 0x85ebca6bu;
+
+	v ^= v >> 15;
+	return (uint8_t)(v ^ (v >> 8) ^ (off >> 20));
+}
+
+static void fill(char *p, size_t len, uint32_t seed, uint64_t base)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = pattern(seed, base + i);
+}
+
+static bool verify(const char *p, size_t len, uint32_t seed, uint64_t base,
+		   const char *what)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((uint8_t)p[i] != pattern(seed, base + i))
+			return fail("%s: byte %zu of %zu is %#x, expected %#x",
+				    what, i, len, (uint8_t)p[i],
+				    pattern(seed, base + i));
+	return true;
+}
+
+/* ---- device, QPs ---- */
+
+static int pick_gid(void)
+{
+	struct ibv_port_attr pa;
+	int best = -1, best_rank = -1;
+
+	if (ibv_query_port(r.ctx, r.port, &pa))
+		return -1;
+	r.mtu = pa.active_mtu;
+	if (opt_gid_index >= 0)
+		return opt_gid_index;
+	for (int i = 0; i < pa.gid_tbl_len; i++) {
+		struct ibv_gid_entry e;
+		int rank;
+
+		if (ibv_query_gid_ex(r.ctx, r.port, i, &e, 0))
+			continue;
+		/* RoCE v2 IPv4-mapped > RoCE v2 > anything non-zero */
+		rank = 0;
+		if (e.gid_type == IBV_GID_TYPE_ROCE_V2) {
+			rank = 1;
+			if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)e.gid.raw))
+				rank = 2;
+		}
+		if (rank > best_rank) {
+			best = i;
+			best_rank = rank;
+		}
+	}
+	return best < 0 ? 0 : best;
+}
+
+static int open_rdma(void)
+{
+	struct ibv_device **list;
+	int n;
+
+	list = ibv_get_device_list(&n);
+	if (!list || n == 0) {
+		fail("no RDMA device");
+		return -1;
+	}
+	r.dev = list[0];	/* the list is kept: children open r.dev */
+	r.ctx = ibv_open_device(r.dev);
+	if (!r.ctx) {
+		fail("ibv_open_device(%s): %s", ibv_get_device_name(r.dev),
+		     strerror(errno));
+		return -1;
+	}
+	r.port = 1;
+	r.gid_index = pick_gid();
+	if (r.gid_index < 0 ||
+	    ibv_query_gid(r.ctx, r.port, r.gid_index, &r.gid)) {
+		fail("no GID on port %u", r.port);
+		return -1;
+	}
+	r.pd = ibv_alloc_pd(r.ctx);
+	if (!r.pd) {
+		fail("ibv_alloc_pd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct ibv_qp *make_qp(void)
+{
+	struct ibv_qp_init_attr ia = {
+		.send_cq = r.cq,
+		.recv_cq = r.cq,
+		.cap = {
+			.max_send_wr = 16,
+			.max_recv_wr = 16,
+			.max_send_sge = 1,
+			.max_recv_sge = 1,
+		},
+		.qp_type = IBV_QPT_RC,
+		.sq_sig_all = 1,
+	};
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.pkey_index = 0,
+		.port_num = r.port,
+		.qp_access_flags = IBV_ACCESS_REMOTE_READ |
+				   IBV_ACCESS_REMOTE_WRITE,
+	};
+	struct ibv_qp *qp = ibv_create_qp(r.pd, &ia);
+
+	if (!qp) {
+		fail("ibv_create_qp: %s", strerror(errno));
+		return NULL;
+	}
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS)) {
+		fail("modify QP to INIT: %s", strerror(errno));
+		ibv_destroy_qp(qp);
+		return NULL;
+	}
+	return qp;
+}
+
+static int connect_qp(struct ibv_qp *qp, uint32_t dest_qpn)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_RTR,
+		.path_mtu = r.mtu,
+		.dest_qp_num = dest_qpn,
+		.rq_psn = 0,
+		.max_dest_rd_atomic = 16,
+		.min_rnr_timer = 12,
+		.ah_attr = {
+			.is_global = 1,
+			.grh = {
+				.dgid = r.gid,
+				.sgid_index = r.gid_index,
+				.hop_limit = 64,
+			},
+			.port_num = r.port,
+		},
+	};
+	int err;
+
+	err = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
+			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+			    IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
+			    IBV_QP_MIN_RNR_TIMER);
+	if (err) {
+		fail("modify QP %u to RTR: %s", qp->qp_num, strerror(err));
+		return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 16;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.sq_psn = 0;
+	a.max_rd_atomic = 16;
+	err = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			    IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			    IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC);
+	if (err) {
+		fail("modify QP %u to RTS: %s", qp->qp_num, strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+static void destroy_qps(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (r.qp[i]) {
+			if (ibv_destroy_qp(r.qp[i]))
+				fail("ibv_destroy_qp: %s", strerror(errno));
+			r.qp[i] = NULL;
+		}
+	if (r.cq) {
+		if (ibv_destroy_cq(r.cq))
+			fail("ibv_destroy_cq: %s", strerror(errno));
+		r.cq = NULL;
+	}
+}
+
+/* (Re)create the pair of connected QPs; after an error they are dead */
+static int setup_qps(void)
+{
+	destroy_qps();
+	r.cq = ibv_create_cq(r.ctx, 64, NULL, NULL, 0);
+	if (!r.cq)
+		return fail("ibv_create_cq: %s", strerror(errno)), -1;
+	for (int i = 0; i < 2; i++) {
+		r.qp[i] = make_qp();
+		if (!r.qp[i])
+			return -1;
+	}
+	if (connect_qp(r.qp[0], r.qp[1]->qp_num) ||
+	    connect_qp(r.qp[1], r.qp[0]->qp_num))
+		return -1;
+	r.broken = false;
+	return 0;
+}
+
+/*
+ * One signalled RDMA WRITE or READ from qp[0] to qp[1]: len bytes between
+ * the local laddr (lkey) and the remote raddr (rkey).  Returns the
+ * completion status, or -1 if it could not be posted or timed out.
+ */
+static int rdma_op(enum ibv_wr_opcode op, void *laddr, uint32_t lkey,
+		   size_t len, void *raddr, uint32_t rkey)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)laddr,
+		.length = (uint32_t)len,
+		.lkey = lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = ++r.wr_id,
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = op,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = {
+			.remote_addr = (uintptr_t)raddr,
+			.rkey = rkey,
+		},
+	};
+	struct ibv_send_wr *bad;
+	struct timespec t0, t;
+	struct ibv_wc wc;
+	int n, err;
+
+	if (r.broken && setup_qps())
+		return -1;
+	err = ibv_post_send(r.qp[0], &wr, &bad);
+	if (err) {
+		fail("ibv_post_send: %s", strerror(err));
+		r.broken = true;
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		n = ibv_poll_cq(r.cq, 1, &wc);
+		if (n < 0) {
+			fail("ibv_poll_cq failed");
+			r.broken = true;
+			return -1;
+		}
+		if (n == 1 && wc.wr_id == wr.wr_id)
+			break;
+		if (n == 1)
+			continue;	/* a stale flush completion */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > CQ_TIMEOUT_S) {
+			fail("no completion after %d s", CQ_TIMEOUT_S);
+			r.broken = true;
+			return -1;
+		}
+		usleep(20);
+	}
+	if (wc.status != IBV_WC_SUCCESS)
+		r.broken = true;	/* the QPs went to the error state */
+	return wc.status;
+}
+
+static bool op_ok(enum ibv_wr_opcode op, void *laddr, uint32_t lkey,
+		  size_t len, void *raddr, uint32_t rkey, const char *what)
+{
+	int st = rdma_op(op, laddr, lkey, len, raddr, rkey);
+
+	if (st < 0)
+		return fail("%s: %s", what, reason[0] ? reason : "failed");
+	if (st != IBV_WC_SUCCESS)
+		return fail("%s of %zu bytes: completion %s", what, len,
+			    ibv_wc_status_str(st));
+	return true;
+}
+
+/* The op must fail with a remote access error */
+static bool op_denied(enum ibv_wr_opcode op, void *laddr, uint32_t lkey,
+		      size_t len, void *raddr, uint32_t rkey, const char *what)
+{
+	int st = rdma_op(op, laddr, lkey, len, raddr, rkey);
+
+	if (st < 0)
+		return false;
+	if (st == IBV_WC_SUCCESS)
+		return fail("%s succeeded, expected IBV_WC_REM_ACCESS_ERR",
+			    what);
+	if (st != IBV_WC_REM_ACCESS_ERR)
+		return fail("%s: completion %s, expected IBV_WC_REM_ACCESS_ERR",
+			    what, ibv_wc_status_str(st));
+	return true;
+}
+
+/* ---- memory ---- */
+
+struct buf {
+	char *map;	/* what mmap returned */
+	size_t maplen;
+	char *base;	/* aligned start */
+	size_t len;
+};
+
+static bool buf_alloc(struct buf *b, enum backing bk, size_t len)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	switch (bk) {
+	case BACK_4K:
+		b->len = ALIGN_UP(len, SZ_4K);
+		b->maplen = b->len;
+		break;
+	case BACK_THP:
+		b->len = ALIGN_UP(len, SZ_2M);
+		b->maplen = b->len + SZ_2M;
+		break;
+	case BACK_HUGETLB:
+		b->len = ALIGN_UP(len, SZ_2M);
+		b->maplen = b->len;
+		flags |= MAP_HUGETLB | MAP_HUGE_2MB;
+		break;
+	default:
+		return false;
+	}
+	b->map = mmap(NULL, b->maplen, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (b->map == MAP_FAILED) {
+		b->map = NULL;
+		return fail("mmap %zu bytes (%s): %s", b->maplen,
+			    backing_name[bk], strerror(errno));
+	}
+	b->base = b->map;
+	if (bk == BACK_4K && madvise(b->base, b->len, MADV_NOHUGEPAGE))
+		return fail("MADV_NOHUGEPAGE: %s", strerror(errno));
+	if (bk == BACK_THP) {
+		b->base = (char *)ALIGN_UP((uintptr_t)b->map, SZ_2M);
+		if (madvise(b->base, b->len, MADV_HUGEPAGE))
+			return fail("MADV_HUGEPAGE: %s", strerror(errno));
+	}
+	/* Fault everything in, as an application would have */
+	for (i = 0; i < b->len; i += SZ_4K)
+		b->base[i] = 1;
+	if (bk == BACK_THP) {
+		long kb = anon_huge_kb(b->base);
+
+		if (kb <= 0)
+			return fail("not really THP: AnonHugePages %ld kB", kb);
+	}
+	return true;
+}
+
+static void buf_free(struct buf *b)
+{
+	if (b->map)
+		munmap(b->map, b->maplen);
+	b->map = NULL;
+}
+
+static struct ibv_mr *reg(void *addr, size_t len, int access)
+{
+	struct ibv_mr *mr = ibv_reg_mr(r.pd, addr, len, access);
+
+	if (!mr)
+		fail("ibv_reg_mr(%p, %zu, %#x): %s", addr, len, access,
+		     strerror(errno));
+	return mr;
+}
+
+static bool dereg(struct ibv_mr *mr)
+{
+	int err = ibv_dereg_mr(mr);
+
+	if (err)
+		return fail("ibv_dereg_mr: %s", strerror(err));
+	return true;
+}
+
+/* ---- data checks ---- */
+
+static uint32_t seed_ctr = 1;
+
+/*
+ * Move data through [t + off, t + off + len) of the MR: remote WRITE into
+ * it and remote READ out of it (rkey), WRITE from it and READ into it as
+ * the local side (lkey).  t is the MR's start (its iova); the bytes just
+ * outside the window must stay untouched.
+ */
+static bool move_window(char *t, struct ibv_mr *mr, size_t off, size_t len,
+			bool writable, const char *tag)
+{
+	char *w = t + off, *l = r.lbuf;
+	char what[96];
+	uint32_t s;
+	bool ok = true;
+	char *lo = off ? w - 1 : NULL;
+	char *hi = off + len < mr->length ? w + len : NULL;
+
+	if (lo)
+		*lo = (char)0xa5;
+	if (hi)
+		*hi = (char)0x5a;
+
+	/* remote WRITE into the MR */
+	s = seed_ctr++;
+	fill(l, len, s, off);
+	snprintf(what, sizeof(what), "%s: remote WRITE at +%#zx", tag, off);
+	if (writable) {
+		ok = op_ok(IBV_WR_RDMA_WRITE, l, r.lmr->lkey, len, w,
+			   mr->rkey, what) &&
+		     verify(w, len, s, off, what);
+	} else {
+		fill(w, len, s + 1000, off);
+		ok = op_denied(IBV_WR_RDMA_WRITE, l, r.lmr->lkey, len, w,
+			       mr->rkey, what) &&
+		     verify(w, len, s + 1000, off, what);
+	}
+	if (!ok)
+		return false;
+
+	/* remote READ out of the MR */
+	s = seed_ctr++;
+	fill(w, len, s, off);
+	memset(l, 0, len);
+	snprintf(what, sizeof(what), "%s: remote READ at +%#zx", tag, off);
+	if (!op_ok(IBV_WR_RDMA_READ, l, r.lmr->lkey, len, w, mr->rkey, what) ||
+	    !verify(l, len, s, off, what))
+		return false;
+
+	/* the MR as the local source of a WRITE */
+	s = seed_ctr++;
+	fill(w, len, s, off);
+	memset(l, 0, len);
+	snprintf(what, sizeof(what), "%s: local WRITE source at +%#zx", tag,
+		 off);
+	if (!op_ok(IBV_WR_RDMA_WRITE, w, mr->lkey, len, l, r.lmr->rkey,
+		   what) ||
+	    !verify(l, len, s, off, what))
+		return false;
+
+	/* the MR as the local sink of a READ */
+	if (writable) {
+		s = seed_ctr++;
+		fill(l, len, s, off);
+		snprintf(what, sizeof(what), "%s: local READ sink at +%#zx",
+			 tag, off);
+		if (!op_ok(IBV_WR_RDMA_READ, w, mr->lkey, len, l, r.lmr->rkey,
+			   what) ||
+		    !verify(w, len, s, off, what))
+			return false;
+	}
+
+	if (lo && *lo != (char)0xa5)
+		return fail("%s: byte before +%#zx changed", tag, off);
+	if (hi && *hi != (char)0x5a)
+		return fail("%s: byte after +%#zx+%#zx changed", tag, off,
+			    len);
+	return true;
+}
+
+/* Offset of a window of len centred on the k-th bnd boundary after t */
+static size_t across(char *t, size_t mrlen, size_t len, size_t bnd, size_t k)
+{
+	uintptr_t b = ALIGN_UP((uintptr_t)t + 1, bnd) + k * bnd;
+	size_t off = b - (uintptr_t)t;
+
+	off = off > len / 2 ? off - len / 2 : 0;
+	return off + len > mrlen ? mrlen - len : off;
+}
+
+static bool move_data(char *t, struct ibv_mr *mr, bool writable,
+		      const char *tag)
+{
+	size_t len = mr->length, w = WINDOW, offs[6];
+	int n = 0;
+
+	if (len <= LBUF_SIZE)
+		return move_window(t, mr, 0, len, writable, tag);
+	offs[n++] = 0;
+	offs[n++] = across(t, len, w, SZ_4K, 0);
+	offs[n++] = across(t, len, w, SZ_2M, 0);
+	offs[n++] = across(t, len, w, SZ_2M, len / SZ_2M / 2);
+	offs[n++] = across(t, len, w, SZ_2M, len / SZ_2M - 1);
+	offs[n++] = len - w;	/* up to and including the last byte */
+	for (int i = 0; i < n; i++)
+		if (!move_window(t, mr, offs[i], w, writable, tag))
+			return false;
+	return true;
+}
+
+static bool check_vmpin(long want, const char *when)
+{
+	long kb = vmpin_kb();
+
+	if (kb != want)
+		return fail("VmPin %s: %ld kB, expected %ld kB", when, kb, want);
+	return true;
+}
+
+/*
+ * Register [addr, addr + len) with access, check VmPin grew by the pages it
+ * spans, move data through it, deregister, check VmPin dropped back.
+ */
+static bool mr_case(char *addr, size_t len, int access, const char *tag)
+{
+	long pin0 = vmpin_kb();
+	struct ibv_mr *mr;
+	bool ok;
+
+	mr = reg(addr, len, access);
+	if (!mr)
+		return false;
+	ok = check_vmpin(pin0 + pinned_kb(addr, len), "after ibv_reg_mr") &&
+	     move_data(addr, mr, access & IBV_ACCESS_REMOTE_WRITE, tag);
+	if (ok && !(access & IBV_ACCESS_REMOTE_WRITE)) {
+		/* a read-only pin still sees what the CPU writes */
+		uint32_t s = seed_ctr++;
+		size_t n = len < LBUF_SIZE ? len : LBUF_SIZE;
+
+		fill(addr, n, s, 0);
+		ok = op_ok(IBV_WR_RDMA_READ, r.lbuf, r.lmr->lkey, n, addr,
+			   mr->rkey, "READ after CPU update") &&
+		     verify(r.lbuf, n, s, 0, "READ after CPU update");
+	}
+	if (!dereg(mr))
+		return false;
+	return ok && check_vmpin(pin0, "after ibv_dereg_mr");
+}
+
+/* MR bounds: its first and last byte are reachable, one byte out is not */
+static bool bounds_case(char *addr, size_t len)
+{
+	struct ibv_mr *mr = reg(addr, len, ACC_RW);
+	uint32_t s = seed_ctr++;
+	bool ok;
+
+	if (!mr)
+		return false;
+	fill(addr, len, s, 0);
+	ok = op_ok(IBV_WR_RDMA_READ, r.lbuf, r.lmr->lkey, 1, addr, mr->rkey,
+		   "READ of the first byte") &&
+	     verify(r.lbuf, 1, s, 0, "first byte") &&
+	     op_ok(IBV_WR_RDMA_READ, r.lbuf, r.lmr->lkey, 1, addr + len - 1,
+		   mr->rkey, "READ of the last byte") &&
+	     verify(r.lbuf, 1, s, len - 1, "last byte") &&
+	     op_denied(IBV_WR_RDMA_READ, r.lbuf, r.lmr->lkey, 1, addr + len,
+		       mr->rkey, "READ one byte past the end") &&
+	     op_denied(IBV_WR_RDMA_WRITE, r.lbuf, r.lmr->lkey, 2,
+		       addr + len - 1, mr->rkey,
+		       "WRITE across the end") &&
+	     op_denied(IBV_WR_RDMA_READ, r.lbuf, r.lmr->lkey, 1, addr - 1,
+		       mr->rkey, "READ one byte before the start") &&
+	     verify(addr, len, s, 0, "MR after denied accesses");
+	return dereg(mr) && ok;
+}
+
+static const char *size_str(size_t sz)
+{
+	static char s[4][32];
+	static int i;
+	char *p = s[i++ & 3];
+
+	if (sz % SZ_1G == 0)
+		snprintf(p, 32, "%zu GiB", sz / SZ_1G);
+	else if (sz % SZ_1M == 0)
+		snprintf(p, 32, "%zu MiB", sz / SZ_1M);
+	else if (sz % 1024 == 0)
+		snprintf(p, 32, "%zu KiB", sz / 1024);
+	else
+		snprintf(p, 32, "%zu bytes", sz);
+	return p;
+}
+
+static void backing_cases(enum backing bk)
+{
+	const char *bn = backing_name[bk];
+	size_t sizes[] = { SZ_4K, SZ_1M, big_size };
+	char tag[96];
+	struct buf b;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(sizes); i++) {
+		snprintf(tag, sizeof(tag), "%s, %s MR", bn, size_str(sizes[i]));
+		if (buf_alloc(&b, bk, sizes[i]))
+			mr_case(b.base, sizes[i], ACC_RW, tag);
+		buf_free(&b);
+		report(true, "%s: RDMA WRITE/READ, remote and local, every byte",
+		       tag);
+	}
+
+	/* unaligned start and length, across a 2 MiB boundary */
+	snprintf(tag, sizeof(tag), "%s, unaligned MR", bn);
+	if (buf_alloc(&b, bk, 2 * SZ_2M)) {
+		char *start = b.base + SZ_2M - 512 * 1024 + 123;
+		size_t len = SZ_1M + 4567;
+
+		if (mr_case(start, len, ACC_RW, tag))
+			bounds_case(start, len);
+	}
+	buf_free(&b);
+	report(true, "%s (+%#x, %zu bytes, across 2M): data and bounds", tag,
+	       SZ_2M - 512 * 1024 + 123, SZ_1M + 4567);
+
+	/* read-only: remote READ works, remote WRITE is refused */
+	snprintf(tag, sizeof(tag), "%s, read-only 1 MiB MR", bn);
+	if (buf_alloc(&b, bk, SZ_1M))
+		mr_case(b.base, SZ_1M, ACC_RO, tag);
+	buf_free(&b);
+	report(true, "%s: READ ok, WRITE gets IBV_WC_REM_ACCESS_ERR", tag);
+}
+
+/* ---- RLIMIT_MEMLOCK as an unprivileged user ---- */
+
+static void memlock_child(void)
+{
+	struct rlimit rl = { .rlim_cur = SZ_1M, .rlim_max = SZ_1M };
+	struct ibv_mr *mr, *mr2, *mr3;
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	char *mem;
+	unsigned long cap;
+
+	mem = mmap(NULL, 8 * SZ_1M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		fail("mmap: %s", strerror(errno));
+		goto out;
+	}
+	memset(mem, 1, 8 * SZ_1M);
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+	    setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY)) {
+		fail("dropping privileges: %s", strerror(errno));
+		goto out;
+	}
+	cap = status_hex("CapEff");
+	if (cap != 0) {
+		fail("CapEff still %#lx after setresuid", cap);
+		goto out;
+	}
+	ctx = ibv_open_device(r.dev);
+	if (!ctx) {
+		fail("ibv_open_device as uid %d: %s (chmod 666 /dev/infiniband/uverbs*?)",
+		     NOBODY, strerror(errno));
+		goto out;
+	}
+	pd = ibv_alloc_pd(ctx);
+	if (!pd) {
+		fail("ibv_alloc_pd: %s", strerror(errno));
+		goto out;
+	}
+
+	errno = 0;
+	mr = ibv_reg_mr(pd, mem, 8 * SZ_1M, ACC_RW);
+	if (mr) {
+		fail("ibv_reg_mr of 8 MiB succeeded");
+		ibv_dereg_mr(mr);
+	} else if (errno != ENOMEM) {
+		fail("ibv_reg_mr of 8 MiB: errno %d (%s), expected ENOMEM",
+		     errno, strerror(errno));
+	}
+	check_vmpin(0, "after the refused registration");
+	report(true, "RLIMIT_MEMLOCK 1 MiB, uid %d: ibv_reg_mr of 8 MiB fails with ENOMEM, VmPin 0",
+	       NOBODY);
+
+	mr = ibv_reg_mr(pd, mem, 512 * 1024, ACC_RW);
+	if (!mr)
+		fail("ibv_reg_mr of 512 KiB: %s", strerror(errno));
+	else
+		check_vmpin(512, "with 512 KiB registered");
+	report(true, "RLIMIT_MEMLOCK 1 MiB, uid %d: ibv_reg_mr of 512 KiB works, VmPin 512 kB",
+	       NOBODY);
+	if (!mr)
+		_exit(1);
+
+	/* charges add up: exactly at the limit is allowed, beyond is not */
+	mr2 = ibv_reg_mr(pd, mem + SZ_1M, 512 * 1024, ACC_RW);
+	if (!mr2) {
+		fail("second 512 KiB (at the limit): %s", strerror(errno));
+	} else {
+		check_vmpin(1024, "at the limit");
+		errno = 0;
+		mr3 = ibv_reg_mr(pd, mem + 2 * SZ_1M, SZ_4K, ACC_RW);
+		if (mr3) {
+			fail("4 KiB over the limit was registered");
+			ibv_dereg_mr(mr3);
+		} else if (errno != ENOMEM) {
+			fail("4 KiB over the limit: %s, expected ENOMEM",
+			     strerror(errno));
+		}
+		check_vmpin(1024, "after the refused 4 KiB");
+		if (ibv_dereg_mr(mr2))
+			fail("ibv_dereg_mr: %s", strerror(errno));
+	}
+	report(true, "RLIMIT_MEMLOCK 1 MiB, uid %d: 2x 512 KiB reach the limit, 4 KiB more fails with ENOMEM",
+	       NOBODY);
+
+	if (ibv_dereg_mr(mr))
+		fail("ibv_dereg_mr: %s", strerror(errno));
+	check_vmpin(0, "after ibv_dereg_mr");
+	report(true, "RLIMIT_MEMLOCK, uid %d: VmPin back to 0 after ibv_dereg_mr",
+	       NOBODY);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	_exit(0);
+out:
+	report(false, "RLIMIT_MEMLOCK 1 MiB as uid %d", NOBODY);
+	_exit(1);
+}
+
+static void memlock_cases(void)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		fail("fork: %s", strerror(errno));
+		report(false, "RLIMIT_MEMLOCK as uid %d", NOBODY);
+		return;
+	}
+	if (pid == 0)
+		memlock_child();
+	if (waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status)) {
+		fail("child died (status %#x)", status);
+		report(false, "RLIMIT_MEMLOCK as uid %d", NOBODY);
+	}
+}
+
+/* ---- rereg ---- */
+
+/*
+ * ibv_rereg_mr(); if the provider has no rereg_mr (rdma-core's rxe does
+ * not), send the kernel's REREG_MR command on the context's command fd.
+ * Returns 0 or an errno; updates the keys of mr.
+ */
+static int rereg(struct ibv_mr *mr, int flags, void *addr, size_t len,
+		 int access)
+{
+	struct {
+		struct ib_uverbs_cmd_hdr hdr;
+		struct ib_uverbs_rereg_mr cmd;
+	} req;
+	struct ib_uverbs_rereg_mr_resp resp;
+	int ret;
+
+	errno = 0;
+	ret = ibv_rereg_mr(mr, flags, r.pd, addr, len, access);
+	if (!ret)
+		return 0;
+	/* the provider's verb is missing or refused: ask the kernel itself */
+	if ((ret != IBV_REREG_MR_ERR_INPUT && ret != IBV_REREG_MR_ERR_CMD) ||
+	    errno != EOPNOTSUPP)
+		return errno ? errno : EIO;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.hdr.command = IB_USER_VERBS_CMD_REREG_MR;
+	req.hdr.in_words = sizeof(req) / 4;
+	req.hdr.out_words = sizeof(resp) / 4;
+	req.cmd.response = (uintptr_t)&resp;
+	req.cmd.mr_handle = mr->handle;
+	/* the uAPI flags are the kernel's IB_MR_REREG_* */
+	req.cmd.flags = flags;
+	req.cmd.start = (uintptr_t)addr;
+	req.cmd.length = len;
+	req.cmd.hca_va = (uintptr_t)addr;
+	req.cmd.pd_handle = r.pd->handle;
+	req.cmd.access_flags = access;
+	if (write(r.ctx->cmd_fd, &req, sizeof(req)) != (ssize_t)sizeof(req))
+		return errno;
+	mr->lkey = resp.lkey;
+	mr->rkey = resp.rkey;
+	if (flags & IBV_REREG_MR_CHANGE_TRANSLATION) {
+		mr->addr = addr;
+		mr->length = len;
+	}
+	return 0;
+}
+
+static void rereg_cases(void)
+{
+	long pin0 = vmpin_kb();
+	struct ibv_mr *mr;
+	struct buf a, b;
+	int err;
+
+	/* access flags: rw -> read-only -> rw, the pages stay */
+	if (!buf_alloc(&a, BACK_4K, SZ_1M))
+		goto access_out;
+	mr = reg(a.base, SZ_1M, ACC_RW);
+	if (!mr)
+		goto access_out;
+	err = rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0,
+		    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ);
+	if (err) {
+		fail("rereg to read-only: %s", strerror(err));
+	} else if (check_vmpin(pin0 + 1024, "after rereg to read-only") &&
+		   move_data(a.base, mr, false, "rereg to read-only")) {
+		err = rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RW);
+		if (err)
+			fail("rereg back to writable: %s", strerror(err));
+		else if (check_vmpin(pin0 + 1024, "after rereg to writable"))
+			move_data(a.base, mr, true, "rereg back to writable");
+	}
+	dereg(mr);
+	check_vmpin(pin0, "after ibv_dereg_mr");
+access_out:
+	buf_free(&a);
+	report(true, "rereg access flags: rw -> read-only (remote WRITE refused) -> rw, data moves");
+
+	/* a read-only pin cannot be made writable without new translation */
+	if (!buf_alloc(&a, BACK_4K, SZ_1M))
+		goto ro_out;
+	mr = reg(a.base, SZ_1M, ACC_RO);
+	if (!mr)
+		goto ro_out;
+	err = rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RW);
+	if (!err)
+		fail("rereg of a read-only MR to writable succeeded");
+	else if (err != EACCES)
+		fail("rereg of a read-only MR to writable: %s, expected EACCES",
+		     strerror(err));
+	else
+		move_data(a.base, mr, false, "read-only MR after refused rereg");
+	dereg(mr);
+	check_vmpin(pin0, "after ibv_dereg_mr");
+ro_out:
+	buf_free(&a);
+	report(true, "rereg of a read-only MR to writable access fails with EACCES, MR unchanged");
+
+	/* translation: move the MR to another buffer of another backing */
+	memset(&b, 0, sizeof(b));
+	if (!buf_alloc(&a, BACK_4K, SZ_1M) || !buf_alloc(&b, BACK_THP, SZ_2M))
+		goto trans_out;
+	mr = reg(a.base, SZ_1M, ACC_RW);
+	if (!mr)
+		goto trans_out;
+	err = rereg(mr, IBV_REREG_MR_CHANGE_TRANSLATION |
+		    IBV_REREG_MR_CHANGE_ACCESS, b.base + 4096 + 77,
+		    SZ_1M + 1000, ACC_RW);
+	if (err == EOPNOTSUPP) {
+		/* refused (rxe): the old MR must be intact */
+		if (check_vmpin(pin0 + 1024, "after refused rereg") &&
+		    move_data(a.base, mr, true, "MR after refused rereg") &&
+		    dereg(mr) && check_vmpin(pin0, "after ibv_dereg_mr")) {
+			buf_free(&a);
+			buf_free(&b);
+			report_skip("device: EOPNOTSUPP; the MR stayed intact",
+				    "rereg translation to a new (THP, unaligned) range");
+			return;
+		}
+		dereg(mr);
+	} else if (err) {
+		fail("rereg translation: %s", strerror(err));
+		dereg(mr);
+	} else {
+		if (check_vmpin(pin0 + pinned_kb(b.base + 4096 + 77,
+						  SZ_1M + 1000),
+				"after rereg translation") &&
+		    move_data(b.base + 4096 + 77, mr, true,
+			      "rereg translation"))
+			bounds_case(b.base + 4096 + 77, SZ_1M + 1000);
+		dereg(mr);
+	}
+	check_vmpin(pin0, "after ibv_dereg_mr");
+trans_out:
+	buf_free(&a);
+	buf_free(&b);
+	report(true, "rereg translation to a new (THP, unaligned) range, data moves");
+}
+
+/* ---- main ---- */
+
+static size_t parse_size(const char *s)
+{
+	char *end;
+	size_t v = strtoull(s, &end, 0);
+
+	switch (*end) {
+	case 'g': case 'G':
+		v <<= 10;
+		/* fall through */
+	case 'm': case 'M':
+		v <<= 10;
+		/* fall through */
+	case 'k': case 'K':
+		v <<= 10;
+		break;
+	}
+	return v;
+}
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--big SIZE[K|M|G]] [--gid-index N]\n",
+		prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "big", required_argument, NULL, 'b' },
+		{ "gid-index", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
+	char gidstr[INET6_ADDRSTRLEN];
+	long kb;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "b:g:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			big_size = parse_size(optarg);
+			if (big_size < 4 * SZ_2M)
+				big_size = 4 * SZ_2M;
+			break;
+		case 'g':
+			opt_gid_index = atoi(optarg);
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	counts = mmap(NULL, sizeof(*counts), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+
+	if (open_rdma() || setup_qps()) {
+		report(false, "open the RDMA device and connect two RC QPs");
+		goto done;
+	}
+	inet_ntop(AF_INET6, r.gid.raw, gidstr, sizeof(gidstr));
+	printf("# device %s port %u gid[%d] %s mtu %d, QPs %u <-> %u\n",
+	       ibv_get_device_name(r.dev), r.port, r.gid_index, gidstr,
+	       128 << r.mtu, r.qp[0]->qp_num, r.qp[1]->qp_num);
+
+	r.lbuf = mmap(NULL, LBUF_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.lbuf != MAP_FAILED)
+		r.lmr = reg(r.lbuf, LBUF_SIZE, ACC_RW);
+	if (!r.lmr) {
+		report(false, "register the local bounce buffer");
+		goto done;
+	}
+	report(check_vmpin(LBUF_SIZE / 1024, "with the bounce buffer"),
+	       "open %s, connect two RC QPs, register a %s bounce buffer",
+	       ibv_get_device_name(r.dev), size_str(LBUF_SIZE));
+
+	for (int bk = 0; bk < NR_BACKINGS; bk++)
+		backing_cases(bk);
+	memlock_cases();
+	rereg_cases();
+
+	dereg(r.lmr);
+	r.lmr = NULL;
+	destroy_qps();
+	if (ibv_dealloc_pd(r.pd))
+		fail("ibv_dealloc_pd: %s", strerror(errno));
+	if (ibv_close_device(r.ctx))
+		fail("ibv_close_device: %s", strerror(errno));
+	kb = vmpin_kb();
+	if (kb != 0)
+		fail("VmPin %ld kB", kb);
+	report(true, "every MR deregistered, device closed: VmPin 0 kB");
+done:
+	printf("%d passed, %d failed\n", counts->passed, counts->failed);
+	return counts->failed ? 1 : 0;
+}
