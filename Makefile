@@ -41,7 +41,7 @@ vm-run: deps
 	$(RIG)/vm-run.sh $(FLAVOUR) -- '$(CMD)'
 
 demo: deps
-	$(RIG)/demo.sh
+	BASE=$(BASE) $(RIG)/demo.sh
 
 selftest: deps
 	$(RIG)/selftest.sh

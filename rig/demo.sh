@@ -1,15 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The main job: build what is missing, boot the patched kernel and pin 1 GiB
-# backed by 4K pages, THP and hugetlbfs through umem, printing per case what
-# umem built and how long it took.
+# The main job: build what is missing, boot the kernel (patched, or the
+# unpatched base with BASE=stock) and pin DEMO_SIZE (default 1G) each of 4K,
+# THP and hugetlbfs backed memory through umem, RDMA memory registration and
+# VFIO type1 DMA mapping, printing per case what was built and how long it
+# took.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 size=${DEMO_SIZE:-1G}
-mkdir -p "$top/build"
-echo "demo: building the patched kernel (incremental; cold on 2 cores: ~20 min)"
-"$top/rig/build-kernel.sh" patched > "$top/build/build-patched.log" 2>&1 ||
-	{ tail -40 "$top/build/build-patched.log"; exit 1; }
+flavour=patched vmflag=
+[ "${BASE:-patched}" = stock ] && flavour=stock vmflag=--stock
+mkdir -p "$top/build/bin"
+echo "demo: building the $flavour kernel (incremental; cold on 2 cores: ~35 min)"
+"$top/rig/build-kernel.sh" "$flavour" > "$top/build/build-$flavour.log" 2>&1 ||
+	{ tail -40 "$top/build/build-$flavour.log"; exit 1; }
 "$top/rig/userprogs.sh"
-echo "demo: booting the guest (TCG, intel-iommu, edu, THP, hugetlbfs)"
-VM_NO_BUILD=1 "$top/rig/vm-run.sh" -- "$top/build/bin/umem_demo --size $size"
+cc="gcc -O2 -Wall -Wextra -Werror"
+$cc -o "$top/build/bin/umem_mr_demo" "$top/tools/testing/selftests/rdma/umem_mr_demo.c" -libverbs
+$cc -o "$top/build/bin/umem_vfio_edu" "$top/tools/testing/selftests/vfio/umem_vfio_edu.c"
+echo "demo: booting the guest (TCG, intel-iommu, edu, THP, hugetlbfs; debug kernel: KASAN, lockdep)"
+VM_NO_BUILD=1 "$top/rig/vm-run.sh" $vmflag -- "sh $top/rig/demo-guest.sh $top/build/bin $size"

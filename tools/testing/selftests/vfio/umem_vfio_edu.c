@@ -1522,7 +1522,8 @@ static void case_pfnmap(void)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--big SIZE] [--no-big] [--verbose]\n"
+		"usage: %s [--big SIZE] [--no-big] [--demo] [--verbose]\n"
+		"  --demo      only map, DMA-check and unmap --big per backing\n"
 		"  --big SIZE  size of the largest mapping per backing (default 1G)\n"
 		"  --no-big    skip the largest mappings\n", prog);
 	exit(2);
@@ -1533,6 +1534,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "big", required_argument, NULL, 'b' },
 		{ "no-big", no_argument, NULL, 'n' },
+		{ "demo", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -1540,7 +1542,7 @@ int main(int argc, char **argv)
 	size_t big = SZ_1G, sizes[4];
 	long lck_start, lck_end;
 	long long pins_start, pins_end;
-	bool no_big = false;
+	bool no_big = false, demo = false;
 	double t0;
 	char bdf[NAME_MAX + 1];
 	uint64_t got = 1;
@@ -1548,7 +1550,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c, b;
 
-	while ((c = getopt_long(argc, argv, "b:nvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:ndvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_size(optarg, &big) || big % SZ_2M) {
@@ -1558,6 +1560,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			no_big = true;
+			break;
+		case 'd':
+			demo = true;
 			break;
 		case 'v':
 			verbose = 1;
@@ -1603,6 +1608,8 @@ int main(int argc, char **argv)
 	iova_low = iova_fit(SZ_16M, SZ_2M);
 
 	t0 = now_ms();
+	if (demo)
+		goto backings;
 	case_map_rules();
 	case_unmapped_iova();
 	case_vaddr();
@@ -1610,6 +1617,7 @@ int main(int argc, char **argv)
 	case_rlimit();
 	case_pfnmap();
 	info("API cases took %.1f s", (now_ms() - t0) / 1e3);
+backings:
 
 	sizes[0] = SZ_4K;
 	sizes[1] = SZ_2M + 2 * SZ_4K;
@@ -1618,7 +1626,7 @@ int main(int argc, char **argv)
 	for (b = 0; b < NR_BACKINGS; b++) {
 		t0 = now_ms();
 		for (i = 0; i < 4; i++)
-			if (i < 3 || !no_big)
+			if ((i < 3 && !demo) || (i == 3 && !no_big))
 				case_backing(b, sizes[i], i == 3);
 		info("%s cases took %.1f s", backing_name[b], (now_ms() - t0) / 1e3);
 	}
