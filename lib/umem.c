@@ -25,8 +25,8 @@
  * Batching and bounded scratch: the pages are pinned in batches of at most
  * %UMEM_BATCH_PAGES (one page of page pointers, 2MiB of user memory per GUP
  * call with 4KiB pages) through a single scratch array allocated once per
- * umem_get() and freed before it returns. Each batch is appended to the
- * table before the next is pinned, so the kernel memory a umem_get() needs
+ * umem_init() and freed before it returns. Each batch is appended to the
+ * table before the next is pinned, so the kernel memory a umem_init() needs
  * beyond the result is one order-0 page, whatever the size of the range. The
  * table itself is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries
  * chained together; each append passes the number of pages still to come as
@@ -51,26 +51,27 @@
  * pages the range spans and is taken BEFORE anything is pinned, so a request
  * over the limit fails with -ENOMEM without touching a page. The amount
  * actually charged is stored in the umem and exactly that is uncharged, from
- * the same counter, by umem_release() or by umem_get()'s own error unwind;
- * the caller never undoes anything after a failed umem_get(). On failure
- * umem_get() unpins every page it pinned (including a batch that was pinned
+ * the same counter, by umem_uninit() or by umem_init()'s own error unwind;
+ * the caller never undoes anything after a failed umem_init(). On failure
+ * umem_init() unpins every page it pinned (including a batch that was pinned
  * but not yet appended), frees the table, uncharges, drops its references
- * and frees the umem. For %UMEM_ACCT_LOCKED_VM the uncharge at release is
+ * and leaves nothing for the caller to undo (umem_get() also frees the
+ * umem). For %UMEM_ACCT_LOCKED_VM the uncharge at release is
  * skipped if the mm has already exited: its counters died with it (VFIO
  * does the same).
  *
- * References: umem_get() mmgrab()s the mm for the umem's lifetime, holds an
+ * References: umem_init() mmgrab()s the mm for the umem's lifetime, holds an
  * mmget() only while it charges and pins, and holds a reference on the
  * charged task (%UMEM_ACCT_LOCKED_VM) or user (%UMEM_ACCT_USER) until
  * release.
  *
- * Locking: a umem has no lock. All fields are constant from umem_get() to
- * umem_release() except the DMA state, which umem_dma_map() and
+ * Locking: a umem has no lock. All fields are constant from umem_init() to
+ * umem_uninit() except the DMA state, which umem_dma_map() and
  * umem_dma_unmap() change and the caller serialises against every user of
- * the DMA view. umem_get() pins with pin_user_pages_fast() when the mm is
+ * the DMA view. umem_init() pins with pin_user_pages_fast() when the mm is
  * current's and otherwise takes mmap_read_lock() around
  * pin_user_pages_remote(); %UMEM_ACCT_LOCKED_VM also takes mmap_write_lock()
- * to charge and to uncharge, so neither umem_get() nor umem_release() may be
+ * to charge and to uncharge, so neither umem_init() nor umem_uninit() may be
  * called with the mm's mmap_lock held. No lock is held on return.
  */
 
@@ -112,7 +113,7 @@
  *	marks the end of the table). Must not be less than what is really
  *	appended later: it sizes the chunks sg_free_append_table() walks.
  *
- * The one place umem builds its table; umem_get() calls it once per pinned
+ * The one place umem builds its table; umem_init() calls it once per pinned
  * batch. Whole pages are appended (offset 0, %PAGE_SIZE each); a page that
  * is physically contiguous with the previous one, in this call or the last,
  * extends the previous entry unless that would exceed @max_seg_size. Takes
@@ -354,32 +355,29 @@ static int umem_pin_pages(struct umem *umem, unsigned long npages,
 	return ret;
 }
 
-static struct umem *__umem_get(const struct umem_args *args)
+static int __umem_init(struct umem *umem, const struct umem_args *args)
 {
 	struct mm_struct *mm = args->mm ?: current->mm;
 	struct page **scratch;
 	unsigned long npages;
 	unsigned int batch;
-	struct umem *umem;
 	int ret;
 
 	ret = umem_check_args(args, &npages);
 	if (ret)
-		return ERR_PTR(ret);
+		return ret;
 	/* A kernel thread without an mm has no user memory to pin. */
 	if (!mm)
-		return ERR_PTR(-EFAULT);
+		return -EFAULT;
 
-	umem = kzalloc(sizeof(*umem), GFP_KERNEL_ACCOUNT);
-	if (!umem)
-		return ERR_PTR(-ENOMEM);
+	memset(umem, 0, sizeof(*umem));
 	umem->address = args->start;
 	umem->length = args->length;
 	umem->writable = args->flags & UMEM_WRITE;
-	/* Undone in umem_release() */
+	/* Undone in umem_uninit() */
 	umem->mm = mm;
 	mmgrab(mm);
-	/* Undone in umem_release() */
+	/* Undone in umem_uninit() */
 	umem_acct_get(umem, &args->acct);
 
 	/* Keep the address space alive while charging and pinning. */
@@ -404,7 +402,7 @@ static struct umem *__umem_get(const struct umem_args *args)
 		goto err_unpin;
 
 	mmput(mm);
-	return umem;
+	return 0;
 
 err_unpin:
 	umem_unpin(umem, false);
@@ -415,69 +413,72 @@ err_mmput:
 err_put_refs:
 	umem_acct_put(umem);
 	mmdrop(mm);
-	kfree(umem);
-	return ERR_PTR(ret);
+	return ret;
 }
 
 /**
- * umem_get() - Pin a range of user memory for device DMA
+ * umem_init() - Pin a range of user memory into a caller-provided umem
+ * @umem: the umem to fill, typically embedded in a larger structure; its
+ *	previous contents are ignored
  * @args: what to pin and who pays, see &struct umem_args
  *
  * Charges the pages the range spans to the counter @args->acct selects,
  * then pins them with FOLL_LONGTERM (and FOLL_WRITE for %UMEM_WRITE) and
  * records them in &umem.sgt_append, physically contiguous pages coalesced
  * up to @args->max_seg_size. The pages stay pinned, and charged, until
- * umem_release(); the caller must call it exactly once. The range is pinned
- * as it is mapped now: later changes to the mapping (munmap, mremap, fork
- * with copy-on-write) do not change which pages the device sees. Callers
- * that need can_do_mlock() or capable(CAP_IPC_LOCK) check them before and
- * pass the result in &umem_acct.lock_cap.
+ * umem_uninit(); after a successful umem_init() the caller must call it
+ * exactly once. On failure nothing is pinned, charged or referenced and
+ * @umem must not be passed to umem_uninit(). The range is pinned as it is
+ * mapped now: later changes to the mapping (munmap, mremap, fork with
+ * copy-on-write) do not change which pages the device sees. Callers that
+ * need can_do_mlock() or capable(CAP_IPC_LOCK) check them before and pass
+ * the result in &umem_acct.lock_cap. umem_get() is the allocating variant.
  *
  * Context: Process context. May sleep. Takes mmap_lock for read when
  * @args->mm is not current's, for write in %UMEM_ACCT_LOCKED_VM mode; must
  * not be called with that mm's mmap_lock held.
- * Return: the umem, or
- * ERR_PTR(-EINVAL) if @args->length is 0, start + length wraps, the range
- * spans more than %UINT_MAX pages, @args->flags has unknown bits,
+ * Return: 0, or
+ * -EINVAL if @args->length is 0, start + length wraps, the range spans
+ * more than %UINT_MAX pages, @args->flags has unknown bits,
  * @args->max_seg_size is nonzero and below %PAGE_SIZE or @args->acct.mode
  * is unknown;
- * ERR_PTR(-EFAULT) if the range ends above %TASK_SIZE, there is no mm (a
- * kernel thread) or it has exited, or any page of the range cannot be
- * pinned: unmapped, PROT_NONE, a write pin of a read-only mapping, or a
- * %VM_IO / %VM_PFNMAP mapping (no struct page to pin);
- * ERR_PTR(-ENOMEM) if the charge exceeds RLIMIT_MEMLOCK, or on allocation
- * failure;
- * ERR_PTR(-EINTR) if a fatal signal arrived while pinning;
+ * -EFAULT if the range ends above %TASK_SIZE, there is no mm (a kernel
+ * thread) or it has exited, or any page of the range cannot be pinned:
+ * unmapped, PROT_NONE, a write pin of a read-only mapping, or a %VM_IO /
+ * %VM_PFNMAP mapping (no struct page to pin);
+ * -ENOMEM if the charge exceeds RLIMIT_MEMLOCK, or on allocation failure;
+ * -EINTR if a fatal signal arrived while pinning;
  * or any other error pin_user_pages*() returns, e.g. -EOPNOTSUPP for a
  * FOLL_LONGTERM pin of file-system DAX.
  */
-struct umem *umem_get(const struct umem_args *args)
+int umem_init(struct umem *umem, const struct umem_args *args)
 {
 	u64 start_ns = ktime_get_ns();
-	struct umem *umem;
+	int ret;
 
-	umem = __umem_get(args);
-	trace_umem_pin(args, umem, ktime_get_ns() - start_ns);
-	return umem;
+	ret = __umem_init(umem, args);
+	trace_umem_pin(args, ret ? ERR_PTR(ret) : umem,
+		       ktime_get_ns() - start_ns);
+	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(umem_get, UMEM);
+EXPORT_SYMBOL_NS_GPL(umem_init, UMEM);
 
 /**
- * umem_release() - Unpin and free a umem
- * @umem: a umem from umem_get()
+ * umem_uninit() - Unpin a umem filled by umem_init()
+ * @umem: the umem
  * @dirty: the device may have written to the pages: mark them dirty (only
  *	if the umem was pinned with %UMEM_WRITE)
  *
- * Unmaps the DMA view if it is still mapped, unpins every page, frees the
- * scatterlist, uncharges exactly what umem_get() charged, drops the
- * references umem_get() took and frees @umem. Never fails and never
- * allocates. The device must no longer access the pages.
+ * Unmaps the DMA view if umem_dma_map() mapped it, unpins every page,
+ * frees the scatterlist, uncharges exactly what umem_init() charged and
+ * drops the references umem_init() took. Does not free @umem. Never fails
+ * and never allocates. The device must no longer access the pages.
  *
  * Context: Process context. May sleep (page locks for @dirty, mmap_lock for
  * write in %UMEM_ACCT_LOCKED_VM mode; must not be called with that mm's
  * mmap_lock held).
  */
-void umem_release(struct umem *umem, bool dirty)
+void umem_uninit(struct umem *umem, bool dirty)
 {
 	unsigned int nents = umem_nents(umem);
 	u64 start_ns = ktime_get_ns();
@@ -488,6 +489,52 @@ void umem_release(struct umem *umem, bool dirty)
 	umem_acct_put(umem);
 	trace_umem_release(umem, nents, dirty, ktime_get_ns() - start_ns);
 	mmdrop(umem->mm);
+}
+EXPORT_SYMBOL_NS_GPL(umem_uninit, UMEM);
+
+/**
+ * umem_get() - Pin a range of user memory for device DMA
+ * @args: what to pin and who pays, see &struct umem_args
+ *
+ * Allocates a &struct umem and fills it with umem_init(), which describes
+ * what is pinned and charged. Release with umem_release(), exactly once.
+ *
+ * Context: Process context. May sleep. As umem_init().
+ * Return: the umem, or ERR_PTR() of an errno umem_init() documents
+ * (-ENOMEM also if the umem cannot be allocated).
+ */
+struct umem *umem_get(const struct umem_args *args)
+{
+	struct umem *umem;
+	int ret;
+
+	umem = kzalloc(sizeof(*umem), GFP_KERNEL_ACCOUNT);
+	if (!umem)
+		return ERR_PTR(-ENOMEM);
+
+	ret = umem_init(umem, args);
+	if (ret) {
+		kfree(umem);
+		return ERR_PTR(ret);
+	}
+	return umem;
+}
+EXPORT_SYMBOL_NS_GPL(umem_get, UMEM);
+
+/**
+ * umem_release() - Unpin and free a umem
+ * @umem: a umem from umem_get()
+ * @dirty: the device may have written to the pages: mark them dirty (only
+ *	if the umem was pinned with %UMEM_WRITE)
+ *
+ * umem_uninit(), then frees @umem. Never fails and never allocates. The
+ * device must no longer access the pages.
+ *
+ * Context: Process context. May sleep, as umem_uninit().
+ */
+void umem_release(struct umem *umem, bool dirty)
+{
+	umem_uninit(umem, dirty);
 	kfree(umem);
 }
 EXPORT_SYMBOL_NS_GPL(umem_release, UMEM);
@@ -524,7 +571,7 @@ static int umem_virt_dma_map(struct umem *umem)
  * Fills the DMA view of &umem.sgt_append (&sg_table.nents entries, read
  * with sg_dma_address() and sg_dma_len(); an IOMMU may have merged
  * entries), bidirectionally for a writable umem and to the device
- * otherwise. Undo with umem_dma_unmap(), or let umem_release() do it.
+ * otherwise. Undo with umem_dma_unmap(), or let umem_uninit() do it.
  *
  * Context: Process context. May sleep. The caller serialises it against
  * umem_dma_unmap() and every user of the DMA view.
@@ -611,13 +658,15 @@ EXPORT_SYMBOL_NS_GPL(umem_copy_from, UMEM);
  * umem_metadata_bytes() - Kernel memory a umem holds, besides the pages
  * @umem: the umem
  *
- * The slab object of &struct umem plus the scatterlist chunks. The table
+ * The slab object of &struct umem (as umem_get() allocates it; a umem
+ * embedded by umem_init() lives in its container) plus the scatterlist
+ * chunks. The table
  * is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries: a full
  * chunk is one page, a shorter one (only ever the last, see
  * umem_sgt_append_pages()) a kmalloc_array() rounded up to its slab
  * bucket; chained chunks give one entry to the link. The count below walks
  * the chunks the way sg_free_append_table() frees them. Not counted: the
- * pinned pages themselves, the scratch array (freed before umem_get()
+ * pinned pages themselves, the scratch array (freed before umem_init()
  * returns) and whatever the DMA API or an IOMMU keeps for the mapping.
  *
  * Context: Any context.
@@ -660,19 +709,21 @@ static inline unsigned int umem_view_nents(const struct umem *umem, bool dma)
 }
 
 /*
- * ib_umem_find_best_pgsz() over either view. The best size is the largest
- * in @pgsz_bitmap for which @iova and the address of the first byte agree
- * in the low bits, every discontinuity in the view falls on a block
- * boundary of the IOVA, and no block crosses a bit where the range's first
- * and last IOVA differ beyond that size.
+ * ib_umem_find_best_pgsz() over either view of @sgt: @nents entries from
+ * @sgt->sgl, the first byte @pgoff into the first entry, @length bytes. The
+ * best size is the largest in @pgsz_bitmap for which @iova and the address
+ * of the first byte agree in the low bits, every discontinuity in the view
+ * falls on a block boundary of the IOVA, and no block crosses a bit where
+ * the range's first and last IOVA differ beyond that size. The IOVA is
+ * computed in 64 bits, as RDMA does, whatever the size of a long.
  */
-static unsigned long umem_best_pgsz(struct umem *umem,
-				    unsigned long pgsz_bitmap,
-				    unsigned long iova, bool dma)
+static unsigned long umem_best_pgsz(struct sg_table *sgt, unsigned int nents,
+				    unsigned int pgoff, size_t length,
+				    unsigned long pgsz_bitmap, u64 iova,
+				    bool dma)
 {
-	unsigned int pgoff = umem_offset(umem);
-	unsigned long last_va, va = iova;
 	u64 curr_base = ~0ULL, end;
+	u64 last_va, va = iova;
 	struct scatterlist *sg;
 	unsigned long mask = 0;
 	unsigned int bits;
@@ -683,13 +734,13 @@ static unsigned long umem_best_pgsz(struct umem *umem,
 	 * The largest size that could work is set by the IOVA bits that
 	 * change across the range.
 	 */
-	if (check_add_overflow(umem->length - 1, iova, &last_va))
+	if (check_add_overflow(length - 1, iova, &last_va))
 		return 0;
 	bits = bits_per(iova ^ last_va);
 	if (bits < BITS_PER_LONG)
 		mask = pgsz_bitmap & GENMASK(BITS_PER_LONG - 1, bits);
 
-	for_each_sg(umem->sgt_append.sgt.sgl, sg, umem_view_nents(umem, dma), i) {
+	for_each_sg(sgt->sgl, sg, nents, i) {
 		u64 addr = umem_sg_addr(sg, dma);
 
 		/* An entry contiguous with the previous one adds no constraint. */
@@ -715,6 +766,32 @@ static unsigned long umem_best_pgsz(struct umem *umem,
 }
 
 /**
+ * umem_sgt_find_best_pgsz() - Largest device page size for a DMA-mapped table
+ * @sgt: a DMA-mapped table; its &sg_table.nents DMA entries are read
+ * @offset: offset of the first byte of the range in the first DMA entry
+ * @length: bytes in the range, at least 1
+ * @pgsz_bitmap: the page sizes the device supports, one bit per power of two
+ * @iova: device address of the first byte of the range
+ *
+ * The page-size logic of umem_find_best_pgsz(), for tables a umem does not
+ * own: an RDMA dma-buf umem, or a umem mapped by its user through another
+ * DMA API wrapper. Exactly the semantics of ib_umem_find_best_pgsz() for a
+ * non-ODP umem.
+ *
+ * Context: Any context. Cost: O(DMA entries).
+ * Return: the page size, or 0 if the range ends above the top of the 64-bit
+ * IOVA space or no size in @pgsz_bitmap works.
+ */
+unsigned long umem_sgt_find_best_pgsz(struct sg_table *sgt,
+				      unsigned int offset, size_t length,
+				      unsigned long pgsz_bitmap, u64 iova)
+{
+	return umem_best_pgsz(sgt, sgt->nents, offset, length, pgsz_bitmap,
+			      iova, true);
+}
+EXPORT_SYMBOL_NS_GPL(umem_sgt_find_best_pgsz, UMEM);
+
+/**
  * umem_find_best_pgsz() - Largest device page size for a mapped umem
  * @umem: the umem, mapped with umem_dma_map()
  * @pgsz_bitmap: the page sizes the device supports, one bit per power of two
@@ -725,17 +802,19 @@ static unsigned long umem_best_pgsz(struct umem *umem,
  * umem_num_blocks() blocks of that size, aligned to it, at @iova. Same
  * semantics as ib_umem_find_best_pgsz(): a size of %PAGE_SIZE or smaller
  * works whenever @iova and &umem->address agree in the bits below it.
+ * umem_sgt_find_best_pgsz() does the work.
  *
  * Context: Any context. Cost: O(DMA entries).
  * Return: the page size, or 0 if @umem is not DMA mapped, the range ends
- * above the top of the IOVA space, or no size in @pgsz_bitmap works.
+ * above the top of the IOVA space or no size in @pgsz_bitmap works.
  */
 unsigned long umem_find_best_pgsz(struct umem *umem, unsigned long pgsz_bitmap,
 				  unsigned long iova)
 {
 	if (!umem->dma_mapped)
 		return 0;
-	return umem_best_pgsz(umem, pgsz_bitmap, iova, true);
+	return umem_sgt_find_best_pgsz(&umem->sgt_append.sgt, umem_offset(umem),
+				       umem->length, pgsz_bitmap, iova);
 }
 EXPORT_SYMBOL_NS_GPL(umem_find_best_pgsz, UMEM);
 
@@ -757,7 +836,10 @@ unsigned long umem_find_best_phys_pgsz(struct umem *umem,
 				       unsigned long pgsz_bitmap,
 				       unsigned long iova)
 {
-	return umem_best_pgsz(umem, pgsz_bitmap, iova, false);
+	return umem_best_pgsz(&umem->sgt_append.sgt,
+			      umem->sgt_append.sgt.orig_nents,
+			      umem_offset(umem), umem->length, pgsz_bitmap,
+			      iova, false);
 }
 EXPORT_SYMBOL_NS_GPL(umem_find_best_phys_pgsz, UMEM);
 

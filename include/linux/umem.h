@@ -85,7 +85,9 @@ struct umem_args {
  * @sgt_append: the pinned pages, physically contiguous runs coalesced into
  *	single entries. The table covers whole pages: the first entry starts
  *	at the page holding @address, the last ends at the page boundary after
- *	the last byte. Must stay the first member (RDMA aliases it).
+ *	the last byte. Must stay the first member: &struct ib_umem overlays
+ *	it with its own sgt_append, which dma-buf and ODP umems fill
+ *	without a &struct umem.
  * @mm: the address space the pages were pinned from (mmgrab()ed).
  * @address: user virtual address of the first byte, as passed in.
  * @length: number of bytes, as passed in.
@@ -93,7 +95,9 @@ struct umem_args {
  * @writable: the pages were pinned for write.
  * @dma_mapped: @sgt_append holds DMA addresses (umem_dma_map() succeeded).
  *
- * All fields are set at creation and constant until umem_release(), except
+ * Allocated by umem_get(), or embedded in a larger structure and filled by
+ * umem_init(). All fields are set at creation and constant until
+ * umem_uninit() or umem_release(), except
  * @dma_mapped and the DMA addresses in @sgt_append, which umem_dma_map()
  * and umem_dma_unmap() change; the caller serialises those against users.
  */
@@ -113,6 +117,8 @@ struct umem {
 	unsigned long dma_attrs;
 };
 
+int umem_init(struct umem *umem, const struct umem_args *args);
+void umem_uninit(struct umem *umem, bool dirty);
 struct umem *umem_get(const struct umem_args *args);
 void umem_release(struct umem *umem, bool dirty);
 DEFINE_FREE(umem, struct umem *, if (!IS_ERR_OR_NULL(_T)) umem_release(_T, true))
@@ -146,6 +152,9 @@ static inline unsigned int umem_nents(const struct umem *umem)
 	return umem->sgt_append.sgt.orig_nents;
 }
 
+unsigned long umem_sgt_find_best_pgsz(struct sg_table *sgt,
+				      unsigned int offset, size_t length,
+				      unsigned long pgsz_bitmap, u64 iova);
 unsigned long umem_find_best_pgsz(struct umem *umem, unsigned long pgsz_bitmap,
 				  unsigned long iova);
 unsigned long umem_find_best_phys_pgsz(struct umem *umem,

@@ -998,6 +998,183 @@ static void umem_test_dma_view(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, umem_dma_map(umem, NULL, 0), 0);
 }
 
+/*
+ * umem_init()/umem_uninit() on a umem embedded in a larger structure, as
+ * struct ib_umem embeds it: the neighbours are left alone, the pages are
+ * pinned and charged while it lives, and a failed umem_init() leaves
+ * nothing to undo (the fixture checks the counters at the end).
+ */
+struct umem_test_container {
+	unsigned long before;
+	struct umem umem;
+	unsigned long after;
+};
+
+#define UMEM_TEST_GUARD		0x5a5a5a5aUL
+
+static void umem_test_uninit(struct umem *umem)
+{
+	umem_uninit(umem, true);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_uninit_action, umem_test_uninit,
+			    struct umem *);
+
+static void umem_test_init_uninit(struct kunit *test)
+{
+	struct umem_test_ctx *ctx = test->priv;
+	struct umem_args args = {
+		.length = 3 * PAGE_SIZE + 2,
+		.flags = UMEM_WRITE,
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+	};
+	struct umem_test_container *c;
+	s64 pinned_vm;
+	u8 byte = 0;
+
+	c = kunit_kmalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	memset(c, 0xff, sizeof(*c));
+	c->before = UMEM_TEST_GUARD;
+	c->after = UMEM_TEST_GUARD;
+
+	args.start = umem_test_mmap_anon(test, UMEM_TEST_PAGES * PAGE_SIZE,
+					 PROT_READ | PROT_WRITE);
+	umem_test_fill(test, args.start, UMEM_TEST_PAGES * PAGE_SIZE);
+	args.start += PAGE_SIZE - 1;
+
+	/* Bad input fails before the umem is touched. */
+	args.length = 0;
+	KUNIT_EXPECT_EQ(test, umem_init(&c->umem, &args), -EINVAL);
+	args.length = 3 * PAGE_SIZE + 2;
+
+	pinned_vm = atomic64_read(&ctx->mm->pinned_vm);
+	KUNIT_ASSERT_EQ(test, umem_init(&c->umem, &args), 0);
+	ctx->pinned = true;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_uninit_action,
+							&c->umem), 0);
+
+	/* The last byte of a page, three pages, the first byte of the next. */
+	KUNIT_EXPECT_EQ(test, c->umem.npages, 5);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->mm->pinned_vm), pinned_vm + 5);
+	KUNIT_EXPECT_PTR_EQ(test, c->umem.mm, ctx->mm);
+	KUNIT_EXPECT_EQ(test, c->umem.address, args.start);
+	KUNIT_EXPECT_EQ(test, c->umem.length, args.length);
+	KUNIT_EXPECT_TRUE(test, c->umem.writable);
+	KUNIT_EXPECT_FALSE(test, c->umem.dma_mapped);
+	KUNIT_EXPECT_GE(test, umem_nents(&c->umem), 1);
+	KUNIT_EXPECT_EQ(test, c->before, UMEM_TEST_GUARD);
+	KUNIT_EXPECT_EQ(test, c->after, UMEM_TEST_GUARD);
+	KUNIT_EXPECT_EQ(test, umem_copy_from(&byte, &c->umem, 0, 1), 0);
+
+	kunit_release_action(test, umem_test_uninit_action, &c->umem);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&ctx->mm->pinned_vm), pinned_vm);
+	KUNIT_EXPECT_EQ(test, c->before, UMEM_TEST_GUARD);
+	KUNIT_EXPECT_EQ(test, c->after, UMEM_TEST_GUARD);
+
+	/* The same storage can be filled again. */
+	KUNIT_ASSERT_EQ(test, umem_init(&c->umem, &args), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_uninit_action,
+							&c->umem), 0);
+	KUNIT_EXPECT_EQ(test, c->umem.npages, 5);
+}
+
+/*
+ * umem_sgt_find_best_pgsz() over a table no umem owns, as an RDMA dma-buf
+ * umem has: DMA entries written by hand, fewer DMA entries (nents) than
+ * CPU entries as after an IOMMU merge, and the first byte at an offset.
+ */
+struct umem_test_sgt_case {
+	const char *name;
+	u64 dma[3];		/* DMA address of each entry, 2 MiB long */
+	unsigned int nents;	/* DMA entries to use */
+	unsigned int offset;
+	size_t length;
+	u64 iova;
+	unsigned long expect;
+};
+
+#define UMEM_TEST_SGT_BITMAP	(SZ_4K | SZ_2M)
+
+static const struct umem_test_sgt_case umem_test_sgt_cases[] = {
+	{ "contiguous", { 0x40000000, 0x40200000 }, 2, 0, SZ_4M,
+	  0x80000000, SZ_2M },
+	{ "iova-misaligned", { 0x40000000, 0x40200000 }, 2, 0, SZ_4M,
+	  0x80001000, SZ_4K },
+	{ "gap-aligned", { 0x40000000, 0x50000000 }, 2, 0, SZ_4M,
+	  0x80000000, SZ_2M },
+	{ "gap-misaligned", { 0x40000000, 0x50100000 }, 2, 0, SZ_4M,
+	  0x80000000, SZ_4K },
+	{ "offset", { 0x40000000 }, 1, 0x800, SZ_2M - 0x800,
+	  0x80000800, SZ_2M },
+	{ "offset-mismatch", { 0x40000000 }, 1, 0x800, SZ_2M - 0x800,
+	  0x80000000, 0 },
+	{ "nents-only", { 0x40000000, 0x40200000, 0x12345000 }, 2, 0, SZ_4M,
+	  0x80000000, SZ_2M },
+	{ "iova-wraps", { 0x40000000 }, 1, 0, SZ_8K, U64_MAX - 0xfff, 0 },
+};
+
+static void umem_test_sgt_desc(const struct umem_test_sgt_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(umem_test_sgt, umem_test_sgt_cases, umem_test_sgt_desc);
+
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_free_sgt, sg_free_table,
+			    struct sg_table *);
+
+static void umem_test_sgt_pgsz(struct kunit *test)
+{
+	const struct umem_test_sgt_case *c = test->param_value;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	unsigned int i;
+
+	sgt = kunit_kzalloc(test, sizeof(*sgt), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, sgt);
+	KUNIT_ASSERT_EQ(test, sg_alloc_table(sgt, ARRAY_SIZE(c->dma), GFP_KERNEL), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_free_sgt,
+							sgt), 0);
+	for_each_sgtable_sg(sgt, sg, i) {
+		sg_dma_address(sg) = c->dma[i];
+		sg_dma_len(sg) = SZ_2M;
+	}
+	sgt->nents = c->nents;
+
+	KUNIT_EXPECT_EQ(test, umem_sgt_find_best_pgsz(sgt, c->offset, c->length,
+						      UMEM_TEST_SGT_BITMAP,
+						      c->iova), c->expect);
+}
+
+/* On a umem's own mapped table it agrees with umem_find_best_pgsz(). */
+static void umem_test_sgt_pgsz_umem(struct kunit *test)
+{
+	const struct umem_test_view_case *c = test->param_value;
+	unsigned long iova;
+	struct umem *umem;
+	int ret;
+
+	umem = umem_test_view_pin(test, c, &iova);
+	ret = umem_dma_map(umem, NULL, 0);
+	if (IS_ENABLED(CONFIG_HIGHMEM) && ret == -EOPNOTSUPP)
+		kunit_skip(test, "no virtual DMA on CONFIG_HIGHMEM");
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test,
+			umem_sgt_find_best_pgsz(&umem->sgt_append.sgt,
+						umem_offset(umem), umem->length,
+						c->bitmap, iova),
+			umem_find_best_pgsz(umem, c->bitmap, iova));
+	KUNIT_EXPECT_EQ(test,
+			umem_sgt_find_best_pgsz(&umem->sgt_append.sgt,
+						umem_offset(umem), umem->length,
+						c->bitmap, iova),
+			umem_test_ref_pgsz(umem, c->bitmap, iova, true));
+}
+
 /* Accounting: each mode moves its counter, and only its counter. */
 
 struct umem_test_acct_case {
@@ -1530,6 +1707,9 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_pgsz_table, umem_test_pgsz_gen_params),
 	KUNIT_CASE_PARAM(umem_test_phys_view, umem_test_view_gen_params),
 	KUNIT_CASE_PARAM(umem_test_dma_view, umem_test_view_gen_params),
+	KUNIT_CASE(umem_test_init_uninit),
+	KUNIT_CASE_PARAM(umem_test_sgt_pgsz, umem_test_sgt_gen_params),
+	KUNIT_CASE_PARAM(umem_test_sgt_pgsz_umem, umem_test_view_gen_params),
 	KUNIT_CASE_PARAM(umem_test_acct, umem_test_acct_gen_params),
 	KUNIT_CASE_PARAM(umem_test_rlimit, umem_test_rlimit_gen_params),
 	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
