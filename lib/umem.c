@@ -523,17 +523,20 @@ EXPORT_SYMBOL_NS_GPL(umem_get, UMEM);
 
 /**
  * umem_release() - Unpin and free a umem
- * @umem: a umem from umem_get()
+ * @umem: a umem from umem_get(); %NULL or an ERR_PTR() does nothing
  * @dirty: the device may have written to the pages: mark them dirty (only
  *	if the umem was pinned with %UMEM_WRITE)
  *
  * umem_uninit(), then frees @umem. Never fails and never allocates. The
- * device must no longer access the pages.
+ * device must no longer access the pages. Accepting %NULL and ERR_PTR()
+ * lets __free(umem) scopes and error paths release unconditionally.
  *
  * Context: Process context. May sleep, as umem_uninit().
  */
 void umem_release(struct umem *umem, bool dirty)
 {
+	if (IS_ERR_OR_NULL(umem))
+		return;
 	umem_uninit(umem, dirty);
 	kfree(umem);
 }

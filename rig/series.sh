@@ -8,7 +8,7 @@
 # commit is built (x86_64 guest config, lib/ and drivers touched) on its own.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/rig/tree.sh" stock >/dev/null
+"$top/rig/tree.sh" patched >/dev/null
 base=$top/build/base/linux-source-6.12
 work=$top/build/series-tree
 out=$top/build/series
@@ -19,7 +19,7 @@ if [ ! -d "$work/.git" ]; then
 	rm -rf "$work"
 	cp -a "$base" "$work"
 	git -C "$work" init -q
-	git -C "$work" add -A
+	git -C "$work" add -A -f
 	git -C "$work" commit -qm "Linux $(make -s -C "$work" kernelversion) (Debian linux-source-6.12)"
 	git -C "$work" tag -f umem-base >/dev/null
 fi
@@ -34,7 +34,7 @@ while read -r patch files; do
 		mkdir -p "$(dirname "$f")"
 		cp "$top/$f" "$f"
 	done
-	git add -A
+	git add -A -f
 	# The patch header (up to the first "---") is the commit message.
 	sed -n '/^Subject: /,/^---$/p' "$top/$patch" | sed -e '1s/^Subject: \(\[PATCH[^]]*\] \)\?//' -e '$d' \
 		> "$work/.git/umem-msg"
@@ -42,8 +42,12 @@ while read -r patch files; do
 done < "$top/rig/series.txt"
 
 # The overlay and the series must describe the same tree.
-diff -r -q -x .git -x '*.orig' "$work" "$top/build/src" | grep -v "^Only in $top/build/src" && {
-	echo "series: the series tree differs from build/src (rig/series.txt misses a file?)" >&2; exit 1; } || true
+diffs=$(diff -r -q -x .git -x '*.orig' "$work" "$top/build/src" | grep -v "^Only in $top/build/src" || true)
+if [ -n "$diffs" ]; then
+	echo "$diffs" >&2
+	echo "series: the series tree differs from build/src (rig/series.txt misses a file?)" >&2
+	exit 1
+fi
 
 rm -rf "$out"
 git format-patch -q --cover-letter --base=umem-base -o "$out" umem-base..umem
@@ -56,7 +60,6 @@ s = open(cover).read()
 s = s.replace('*** SUBJECT HERE ***', subject.strip()).replace('*** BLURB HERE ***', blurb.strip())
 open(cover, 'w').write(s)
 PY
-perl "$base/scripts/checkpatch.pl" --strict --terse "$out"/00[0-9][1-9]-*.patch || true
 if [ "${BISECT:-0}" = 1 ]; then
 	for c in $(git rev-list --reverse umem-base..umem); do
 		git checkout -q "$c"

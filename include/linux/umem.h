@@ -121,7 +121,7 @@ int umem_init(struct umem *umem, const struct umem_args *args);
 void umem_uninit(struct umem *umem, bool dirty);
 struct umem *umem_get(const struct umem_args *args);
 void umem_release(struct umem *umem, bool dirty);
-DEFINE_FREE(umem, struct umem *, if (!IS_ERR_OR_NULL(_T)) umem_release(_T, true))
+DEFINE_FREE(umem, struct umem *, umem_release(_T, true))
 
 int umem_dma_map(struct umem *umem, struct device *dev, unsigned long attrs);
 void umem_dma_unmap(struct umem *umem);
