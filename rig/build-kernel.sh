@@ -19,7 +19,7 @@ if command -v ccache >/dev/null; then
 	cc="ccache gcc"
 	export CCACHE_BASEDIR=$top/build CCACHE_NOHASHDIR=true
 	export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
-	export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+	
 fi
 mk=(make -C "$src" O="$obj" ARCH=x86_64 CC="$cc" HOSTCC=gcc -j"$(nproc)"
     KBUILD_BUILD_TIMESTAMP="umem rig" KBUILD_BUILD_USER=umem KBUILD_BUILD_HOST=rig)

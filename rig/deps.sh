@@ -10,6 +10,8 @@ missing=()
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# One ccache for the UML, patched and stock builds: room for all three.
+command -v ccache >/dev/null && ccache -M 16G >/dev/null
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}" >&2
 [ "$(id -u)" = 0 ] || { echo "deps: run as root (or: sudo apt-get install ${missing[*]})" >&2; exit 1; }
