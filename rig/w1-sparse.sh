@@ -5,7 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=$("$top/rig/tree.sh" patched)
-objs="lib/umem.o lib/test_umem.o lib/tests/umem_kunit.o"
+objs="lib/umem.o lib/test_umem.o lib/tests/umem_kunit.o drivers/infiniband/core/umem.o"
 out=$(make -C "$src" O="$top/build/x86-patched" ARCH=x86_64 -j"$(nproc)" W=1 C=2 \
 	$objs 2>&1) || { echo "$out"; exit 1; }
 echo "$out" | grep -E 'umem' | grep -vE '^\s*(CC|CHECK|LD|AR)\b' > "$top/build/w1-sparse.log" || true
