@@ -986,3 +986,225 @@ bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter)
 	return umem_block_iter_next(&iter->base, false);
 }
 EXPORT_SYMBOL_NS_GPL(__umem_phys_block_iter_next, UMEM);
+
+/*
+ * Streaming pins. umem_stream_next() pins up to one batch ahead into
+ * st->pages and hands out the longest physically contiguous prefix; the
+ * rest of the batch stays pinned in the stream for the next call, which
+ * normally asks for the address right after the run. A call for any other
+ * address first gives the leftovers back. Nothing else is allocated, so a
+ * stream over any range costs one page of page pointers.
+ */
+static long umem_stream_fill(struct umem_stream *st, unsigned long addr,
+			     unsigned long max_pages)
+{
+	unsigned int n = min_t(unsigned long, max_pages, st->capacity);
+	long pinned;
+
+	cond_resched();
+	if (mmap_read_lock_killable(st->mm))
+		return -EINTR;
+	pinned = pin_user_pages_remote(st->mm, addr, n, st->gup_flags,
+				       st->pages, NULL);
+	mmap_read_unlock(st->mm);
+	if (pinned <= 0)
+		return pinned ?: -EFAULT;
+	st->addr = addr;
+	st->size = pinned;
+	st->offset = 0;
+	return pinned;
+}
+
+/**
+ * umem_stream_init() - Prepare to pin a range run by run
+ * @st: the stream
+ * @mm: the address space to pin from; the caller keeps it alive (mmget())
+ *	from here to umem_stream_fini()
+ * @writable: pin for write (the device may write to the pages)
+ * @batch: most pages pinned per GUP call; 0 means one page of page
+ *	pointers (512 with 4KiB pages), 1 means no allocation at all
+ *
+ * Never fails: if the batch cannot be allocated the stream pins one page
+ * per GUP call.
+ */
+void umem_stream_init(struct umem_stream *st, struct mm_struct *mm,
+		      bool writable, unsigned int batch)
+{
+	st->addr = 0;
+	st->size = 0;
+	st->offset = 0;
+	umem_stream_reset(st, mm, writable);
+	st->pages = NULL;
+	if (batch != 1)
+		st->pages = (struct page **)__get_free_page(GFP_KERNEL);
+	if (st->pages) {
+		st->capacity = batch ? min_t(unsigned int, batch, UMEM_BATCH_PAGES)
+				     : UMEM_BATCH_PAGES;
+	} else {
+		st->pages = &st->fallback_page;
+		st->capacity = 1;
+	}
+}
+EXPORT_SYMBOL_NS_GPL(umem_stream_init, UMEM);
+
+/**
+ * umem_stream_next() - Pin the next physically contiguous run
+ * @st: the stream
+ * @addr: user virtual address of the run's first page, page aligned
+ * @max_pages: most pages the run may hold, at least 1
+ * @run: filled with the run on success
+ *
+ * Pins pages from @addr on, in batches, for as long as they are physically
+ * contiguous, of the same kind (see &umem_run.reserved) and fewer than
+ * @max_pages. The caller owns the pins of the run and releases them with
+ * umem_unpin_pfn_range(); pages pinned beyond the run stay in the stream
+ * for a next call at ``addr + run->npages * PAGE_SIZE``. Takes the mmap
+ * lock of &umem_stream.mm for read around each GUP call and may sleep.
+ *
+ * Return: number of pages in the run, or a negative errno if the page at
+ * @addr cannot be pinned: -EFAULT for a hole, a ``VM_PFNMAP``/``VM_IO``
+ * mapping or a write pin of a read-only mapping, -ENOMEM, -EINTR on a
+ * fatal signal. An error after the first page ends the run early and is
+ * returned by the next call.
+ */
+long umem_stream_next(struct umem_stream *st, unsigned long addr,
+		      unsigned long max_pages, struct umem_run *run)
+{
+	unsigned long count = 0;
+	struct page *page;
+	long ret;
+
+	if (WARN_ON_ONCE(!max_pages || !PAGE_ALIGNED(addr)))
+		return -EINVAL;
+	if (st->size && st->addr != addr)
+		umem_stream_drop(st);
+
+	while (count < max_pages) {
+		if (!st->size) {
+			ret = umem_stream_fill(st, addr + count * PAGE_SIZE,
+					       max_pages - count);
+			if (ret < 0) {
+				if (count)
+					break;
+				return ret;
+			}
+		}
+		page = st->pages[st->offset];
+		if (!count) {
+			run->pfn = page_to_pfn(page);
+			run->reserved = PageReserved(page);
+		} else if (page_to_pfn(page) != run->pfn + count ||
+			   PageReserved(page) != run->reserved) {
+			break;
+		}
+		count++;
+		st->offset++;
+		st->size--;
+		st->addr += PAGE_SIZE;
+	}
+	run->npages = count;
+	return count;
+}
+EXPORT_SYMBOL_NS_GPL(umem_stream_next, UMEM);
+
+/**
+ * umem_stream_drop() - Unpin the pages pinned ahead but not handed out
+ * @st: the stream
+ *
+ * For a caller that stops early, on an error for instance. The stream can
+ * be used again.
+ */
+void umem_stream_drop(struct umem_stream *st)
+{
+	if (st->size)
+		unpin_user_pages(st->pages + st->offset, st->size);
+	st->size = 0;
+	st->offset = 0;
+}
+EXPORT_SYMBOL_NS_GPL(umem_stream_drop, UMEM);
+
+/**
+ * umem_stream_reset() - Point a stream at another address space or mode
+ * @st: the stream
+ * @mm: the address space to pin from from now on
+ * @writable: pin for write from now on
+ *
+ * Unpins what umem_stream_drop() would and keeps the batch, for a caller
+ * that pins several ranges with one stream.
+ */
+void umem_stream_reset(struct umem_stream *st, struct mm_struct *mm,
+		       bool writable)
+{
+	umem_stream_drop(st);
+	st->mm = mm;
+	st->gup_flags = FOLL_LONGTERM | (writable ? FOLL_WRITE : 0);
+}
+EXPORT_SYMBOL_NS_GPL(umem_stream_reset, UMEM);
+
+/**
+ * umem_stream_fini() - Finish with a stream
+ * @st: the stream
+ *
+ * Unpins what umem_stream_drop() would and frees the batch. The runs handed
+ * out stay pinned.
+ */
+void umem_stream_fini(struct umem_stream *st)
+{
+	umem_stream_drop(st);
+	if (st->pages != &st->fallback_page)
+		free_page((unsigned long)st->pages);
+	st->pages = NULL;
+}
+EXPORT_SYMBOL_NS_GPL(umem_stream_fini, UMEM);
+
+static bool umem_pfn_reserved(unsigned long pfn)
+{
+	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
+}
+
+/**
+ * umem_unpin_pfn_range() - Unpin a physically contiguous range of pages
+ * @pfn: page frame number of the first page
+ * @npages: number of pages
+ * @dirty: mark the pages dirty first (the device may have written to them)
+ *
+ * Releases one FOLL_PIN reference on every ordinary page of the range, a
+ * folio at a time, as umem_stream_next() or any other FOLL_PIN user took
+ * them. Reserved pages and pfns without a &struct page (``VM_PFNMAP``
+ * mappings) are skipped: they were not pinned. The range need not be one
+ * run: an IOMMU may give back several runs that happen to be adjacent.
+ * Never fails and never allocates; the caller uncharges what it charged.
+ *
+ * Return: number of pages unpinned, that is @npages less the skipped ones.
+ */
+unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
+				   bool dirty)
+{
+	unsigned long start = pfn, end = pfn + npages, unpinned = 0;
+
+	while (pfn < end) {
+		struct folio *folio;
+		struct page *page;
+		unsigned long n;
+
+		if (umem_pfn_reserved(pfn)) {
+			if (start < pfn)
+				unpin_user_page_range_dirty_lock(pfn_to_page(start),
+								 pfn - start,
+								 dirty);
+			unpinned += pfn - start;
+			start = ++pfn;
+			continue;
+		}
+		/* The pages of a folio are all reserved or none is. */
+		page = pfn_to_page(pfn);
+		folio = page_folio(page);
+		n = folio_nr_pages(folio) - folio_page_idx(folio, page);
+		pfn += min(n, end - pfn);
+	}
+	if (start < end)
+		unpin_user_page_range_dirty_lock(pfn_to_page(start),
+						 end - start, dirty);
+	return unpinned + (end - start);
+}
+EXPORT_SYMBOL_NS_GPL(umem_unpin_pfn_range, UMEM);

@@ -259,6 +259,56 @@ static inline phys_addr_t umem_block_phys_address(const struct umem_phys_block_i
 	return iter->base.__addr;
 }
 
+/**
+ * struct umem_stream - pin a user range run by run, keeping no record
+ * @mm: the address space pinned from, set by umem_stream_init() or
+ *	umem_stream_reset().
+ *
+ * For callers whose own data structure records what is pinned, such as an
+ * IOMMU page table: umem_stream_next() hands out one physically contiguous
+ * run at a time and the caller owns the pins from then on, releasing them
+ * with umem_unpin_pfn_range(). The stream holds the pages of the current
+ * GUP batch that were pinned but not yet handed out; umem_stream_fini()
+ * unpins those. The other fields are internal.
+ */
+struct umem_stream {
+	struct mm_struct *mm;
+	/* private: */
+	unsigned long addr;
+	unsigned int gup_flags;
+	unsigned int capacity;
+	unsigned int size;
+	unsigned int offset;
+	struct page **pages;
+	struct page *fallback_page;
+};
+
+/**
+ * struct umem_run - a physically contiguous run of pinned pages
+ * @pfn: page frame number of the first page.
+ * @npages: number of pages.
+ * @reserved: the pages are PageReserved() (the shared zero page, for
+ *	instance). GUP does not count reserved pages as pinned and their users
+ *	usually do not charge them; umem_unpin_pfn_range() skips them. A run
+ *	never mixes reserved and ordinary pages.
+ */
+struct umem_run {
+	unsigned long pfn;
+	unsigned long npages;
+	bool reserved;
+};
+
+void umem_stream_init(struct umem_stream *st, struct mm_struct *mm,
+		      bool writable, unsigned int batch);
+long umem_stream_next(struct umem_stream *st, unsigned long addr,
+		      unsigned long max_pages, struct umem_run *run);
+void umem_stream_drop(struct umem_stream *st);
+void umem_stream_reset(struct umem_stream *st, struct mm_struct *mm,
+		       bool writable);
+void umem_stream_fini(struct umem_stream *st);
+unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
+				   bool dirty);
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /* For lib/tests/umem_kunit.c only, see lib/umem.c. */
 int umem_sgt_append_pages(struct umem *umem, struct page **pages,
