@@ -13,5 +13,7 @@ cd "$src"
 rc=0
 python3 tools/testing/kunit/kunit.py parse < "$top/build/kunit-x86.log" |
 	tee "$top/build/kunit-x86.summary" || rc=$?
-grep -q 'umem' "$top/build/kunit-x86.summary" || { echo "kunit-x86: suite umem did not run" >&2; exit 1; }
+for s in umem vfio_umem; do
+	grep -q "=* $s (" "$top/build/kunit-x86.summary" || { echo "kunit-x86: suite $s did not run" >&2; exit 1; }
+done
 exit "$rc"
