@@ -1126,8 +1126,8 @@ EXPORT_SYMBOL_NS_GPL(umem_stream_drop, UMEM);
 /**
  * umem_stream_reset() - Point a stream at another address space or mode
  * @st: the stream
- * @mm: the address space to pin from from now on
- * @writable: pin for write from now on
+ * @mm: the address space to pin from after this call
+ * @writable: pin for write after this call
  *
  * Unpins what umem_stream_drop() would and keeps the batch, for a caller
  * that pins several ranges with one stream.

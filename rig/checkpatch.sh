@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # checkpatch --strict on every kernel source the overlay adds, and on patches/.
 set -euo pipefail
+# checkpatch runs scripts/spdxcheck.py with "python3": use Debian's, which
+# has python3-ply (a pyenv or venv python3 first in PATH may not).
+export PATH=/usr/bin:$PATH
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=$("$top/rig/tree.sh" patched)
 cd "$top"
@@ -21,7 +24,7 @@ for f in $files; do
 	# shellcheck disable=SC2046
 	out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --terse --show-types \
 		$(ignore_for "$f") -f "$f" 2>&1) || true
-	if grep -qE ': (ERROR|WARNING|CHECK):' <<<"$out"; then
+	if grep -qE ': (ERROR|WARNING|CHECK):|Traceback' <<<"$out"; then
 		echo "$out"; fail=1
 	else
 		echo "checkpatch: $f: clean"
@@ -33,7 +36,7 @@ for p in "$top"/build/series/00[0-9][1-9]-*.patch; do
 	out=$(perl "$src/scripts/checkpatch.pl" --strict --terse --show-types \
 		--ignore OPEN_ENDED_LINE,PARENTHESIS_ALIGNMENT,MACRO_ARG_REUSE,FILE_PATH_CHANGES \
 		"$p" 2>&1) || true
-	if grep -qE ': (ERROR|WARNING|CHECK):' <<<"$out"; then
+	if grep -qE ': (ERROR|WARNING|CHECK):|Traceback' <<<"$out"; then
 		echo "$out"; fail=1
 	else
 		echo "checkpatch: $(basename "$p"): clean"

@@ -114,6 +114,7 @@ static struct vfio_umem_test *vfio_umem_test_setup(struct kunit *test,
 	size_t size = npages * PAGE_SIZE;
 	struct vfio_umem_test *t;
 	unsigned long i;
+	int ret;
 	u8 *buf;
 
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
@@ -142,8 +143,8 @@ static struct vfio_umem_test *vfio_umem_test_setup(struct kunit *test,
 		iommu_group_put(t->group);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t->iommu));
 	mmget(t->mm);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-					vfio_umem_test_release, t), 0);
+	ret = kunit_add_action_or_reset(test, vfio_umem_test_release, t);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	KUNIT_ASSERT_EQ(test, vfio_iommu_type1_attach_group(t->iommu, t->group,
 							    VFIO_EMULATED_IOMMU), 0);
 	t->vdev.ops = &vfio_umem_test_ops;
@@ -179,6 +180,22 @@ static int vfio_umem_test_unmap(struct vfio_umem_test *t, size_t size)
 	return ret ?: (unmap.size == size ? 0 : -ERANGE);
 }
 
+/* vfio_pin_pages() of @n pages from page @pgoff of the mapping. */
+static int vfio_umem_test_pin(struct vfio_umem_test *t, unsigned long pgoff,
+			      int n, int prot, struct page **pages)
+{
+	return vfio_iommu_type1_pin_pages(t->iommu, t->group,
+					  VFIO_UMEM_TEST_IOVA + pgoff * PAGE_SIZE,
+					  n, prot, pages);
+}
+
+static void vfio_umem_test_unpin(struct vfio_umem_test *t,
+				 unsigned long pgoff, int n)
+{
+	vfio_iommu_type1_unpin_pages(t->iommu,
+				     VFIO_UMEM_TEST_IOVA + pgoff * PAGE_SIZE, n);
+}
+
 /* The page holds the bytes of the pattern at user offset @off. */
 static bool vfio_umem_test_page_ok(struct page *page, unsigned long off)
 {
@@ -205,6 +222,7 @@ static void vfio_umem_test_emulated_pin(struct kunit *test)
 	struct page **pages, *again;
 	unsigned long i, locked;
 	long pins;
+	int ret;
 	u8 byte;
 
 	KUNIT_ASSERT_EQ(test, vfio_umem_test_map(t, t->addr, npages * PAGE_SIZE,
@@ -216,22 +234,21 @@ static void vfio_umem_test_emulated_pin(struct kunit *test)
 
 	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
-	KUNIT_ASSERT_EQ(test, vfio_iommu_type1_pin_pages(t->iommu, t->group,
-				VFIO_UMEM_TEST_IOVA + first * PAGE_SIZE, n,
-				IOMMU_READ | IOMMU_WRITE, pages), (int)n);
+	ret = vfio_umem_test_pin(t, first, n, IOMMU_READ | IOMMU_WRITE, pages);
+	KUNIT_ASSERT_EQ(test, ret, (int)n);
 	pins = vfio_umem_test_pins();
 	locked = current->mm->locked_vm;
 	KUNIT_EXPECT_EQ(test, pins, t->pins + (long)n);
 	KUNIT_EXPECT_EQ(test, locked, t->locked_vm + n);
 	for (i = 0; i < n; i++)
-		KUNIT_EXPECT_TRUE_MSG(test, vfio_umem_test_page_ok(pages[i],
-						(first + i) * PAGE_SIZE),
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      vfio_umem_test_page_ok(pages[i],
+							     (first + i) * PAGE_SIZE),
 				      "pinned page %lu is not the user's", i);
 
 	/* A second pin of a pinned page: same page, no new pin or charge. */
-	KUNIT_ASSERT_EQ(test, vfio_iommu_type1_pin_pages(t->iommu, t->group,
-				VFIO_UMEM_TEST_IOVA + first * PAGE_SIZE, 1,
-				IOMMU_READ, &again), 1);
+	ret = vfio_umem_test_pin(t, first, 1, IOMMU_READ, &again);
+	KUNIT_ASSERT_EQ(test, ret, 1);
 	KUNIT_EXPECT_PTR_EQ(test, again, pages[0]);
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), pins);
 	KUNIT_EXPECT_EQ(test, current->mm->locked_vm, locked);
@@ -242,13 +259,11 @@ static void vfio_umem_test_emulated_pin(struct kunit *test)
 				(first + n - 1) * PAGE_SIZE + 100), 1), 0);
 	KUNIT_EXPECT_EQ(test, byte, 0x5a);
 
-	vfio_iommu_type1_unpin_pages(t->iommu,
-				     VFIO_UMEM_TEST_IOVA + first * PAGE_SIZE, n);
+	vfio_umem_test_unpin(t, first, n);
 	/* The page pinned twice is still pinned and charged once. */
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins + 1);
 	KUNIT_EXPECT_EQ(test, current->mm->locked_vm, t->locked_vm + 1);
-	vfio_iommu_type1_unpin_pages(t->iommu,
-				     VFIO_UMEM_TEST_IOVA + first * PAGE_SIZE, 1);
+	vfio_umem_test_unpin(t, first, 1);
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
 	KUNIT_EXPECT_EQ(test, current->mm->locked_vm, t->locked_vm);
 
@@ -270,18 +285,16 @@ static void vfio_umem_test_emulated_errors(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, vfio_umem_test_map(t, t->addr, npages * PAGE_SIZE,
 						 VFIO_DMA_MAP_FLAG_READ), 0);
-	KUNIT_EXPECT_EQ(test, vfio_iommu_type1_pin_pages(t->iommu, t->group,
-				VFIO_UMEM_TEST_IOVA + npages * PAGE_SIZE, 1,
-				IOMMU_READ, pages), -EINVAL);
-	KUNIT_EXPECT_EQ(test, vfio_iommu_type1_pin_pages(t->iommu, t->group,
-				VFIO_UMEM_TEST_IOVA, 1,
-				IOMMU_READ | IOMMU_WRITE, pages), -EPERM);
+	KUNIT_EXPECT_EQ(test, vfio_umem_test_pin(t, npages, 1, IOMMU_READ,
+						 pages), -EINVAL);
+	KUNIT_EXPECT_EQ(test, vfio_umem_test_pin(t, 0, 1,
+						 IOMMU_READ | IOMMU_WRITE,
+						 pages), -EPERM);
 
 	/* A hole in the middle of the third and fourth page. */
 	KUNIT_ASSERT_EQ(test, vm_munmap(t->addr + 3 * PAGE_SIZE, PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, vfio_iommu_type1_pin_pages(t->iommu, t->group,
-				VFIO_UMEM_TEST_IOVA + 2 * PAGE_SIZE, 2,
-				IOMMU_READ, pages), -EFAULT);
+	KUNIT_EXPECT_EQ(test, vfio_umem_test_pin(t, 2, 2, IOMMU_READ, pages),
+			-EFAULT);
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
 	KUNIT_EXPECT_EQ(test, current->mm->locked_vm, t->locked_vm);
 
@@ -304,7 +317,7 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 	for (s = 0; s < ARRAY_SIZE(singles); s++) {
 		struct vfio_umem_batch batch;
 		unsigned long done = 0, pfn;
-		long n, runs = 0;
+		long n, ret, runs = 0;
 		bool rsvd;
 
 		vfio_umem_batch_init(&batch, singles[s]);
@@ -319,12 +332,16 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 			KUNIT_ASSERT_GT(test, n, 0);
 			KUNIT_ASSERT_LE(test, n, (long)(npages - done));
 			KUNIT_EXPECT_FALSE(test, rsvd);
-			for (i = 0; i < n; i++)
-				KUNIT_EXPECT_TRUE(test, vfio_umem_test_page_ok(
-					pfn_to_page(pfn + i),
-					(done + i) * PAGE_SIZE));
-			KUNIT_EXPECT_EQ(test, vfio_umem_unpin_run(pfn, n,
-							IOMMU_READ | IOMMU_WRITE), n);
+			for (i = 0; i < n; i++) {
+				struct page *page = pfn_to_page(pfn + i);
+
+				KUNIT_EXPECT_TRUE(test,
+						  vfio_umem_test_page_ok(page,
+									 (done + i) * PAGE_SIZE));
+			}
+			ret = vfio_umem_unpin_run(pfn, n,
+						  IOMMU_READ | IOMMU_WRITE);
+			KUNIT_EXPECT_EQ(test, ret, n);
 			done += n;
 			runs++;
 		}
@@ -352,8 +369,9 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 				      t->addr + 9 * PAGE_SIZE, 1, IOMMU_READ,
 				      &pfn, &rsvd);
 		KUNIT_ASSERT_EQ(test, n, 1);
-		KUNIT_EXPECT_TRUE(test, vfio_umem_test_page_ok(pfn_to_page(pfn),
-							9 * PAGE_SIZE));
+		KUNIT_EXPECT_TRUE(test,
+				  vfio_umem_test_page_ok(pfn_to_page(pfn),
+							 9 * PAGE_SIZE));
 		KUNIT_EXPECT_EQ(test, vfio_umem_unpin_run(pfn, 1, IOMMU_READ), 1);
 		vfio_umem_batch_fini(&batch);
 		KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
@@ -405,4 +423,5 @@ static struct kunit_suite vfio_umem_test_suite = {
 	.name = "vfio_umem",
 	.test_cases = vfio_umem_test_cases,
 };
+
 kunit_test_suite(vfio_umem_test_suite);
