@@ -6,6 +6,7 @@
 #   make kunit       the umem KUnit suite under UML and in the x86_64 guest
 #   make vm-run CMD='...' [BASE=stock]   run a command as root in the guest
 #   make series      the upstream patch series in build/series/
+#   make bench       stock 6.12 against umem, side by side (BENCH_SIZES, BENCH_REPS)
 
 SHELL := /bin/bash
 RIG := rig
@@ -13,7 +14,7 @@ BASE ?= patched
 FLAVOUR := $(if $(filter stock,$(BASE)),--stock,)
 
 .PHONY: all deps tree kernel kernel-stock kunit kunit-um kunit-x86 vm-run demo \
-	check checkpatch docs-check selftest series clean
+	check checkpatch docs-check selftest series bench clean
 
 all: check
 
@@ -57,6 +58,9 @@ check: deps
 
 series: deps
 	$(RIG)/series.sh
+
+bench: deps
+	benchmarks/bench.sh
 
 clean:
 	rm -rf build/src build/x86-* build/kunit-um build/vm build/series

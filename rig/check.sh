@@ -61,6 +61,8 @@ vm_suite vfio-vm rig/vfio-test.sh
 step kernel-x86-stock make -s kernel-stock
 vm_suite vfio-vm-stock rig/vfio-test.sh stock
 [ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
+# make bench at tiny sizes, once, so that it cannot rot (times asserted: none).
+step bench-tiny env BENCH_SIZES=8M BENCH_REPS=1 BENCH_OUT=build/bench-tiny benchmarks/bench.sh
 step w1-sparse rig/w1-sparse.sh
 
 echo "==== summary"

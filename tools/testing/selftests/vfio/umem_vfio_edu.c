@@ -241,6 +241,27 @@ static long status_kb(const char *name)
 	return val;
 }
 
+/* A /proc/meminfo field in kB, or -1 */
+static long meminfo_kb(const char *name)
+{
+	size_t nlen = strlen(name);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
+			val = strtol(line + nlen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
 static long vmlck(void)
 {
 	return status_kb("VmLck");
@@ -294,6 +315,25 @@ static long long read_vmstat(const char *name)
 	}
 	fclose(f);
 	return val;
+}
+
+/*
+ * Kernel memory a mapping holds, in kB: unreclaimable slab (where a page
+ * array or scatterlist would show) and IOMMU page tables (nr_iommu_pages,
+ * the same for any pinning scheme). Per-CPU deltas are folded first.
+ */
+struct kmem {
+	long slab_kb;
+	long long iommu_kb;
+};
+
+static void kmem_read(struct kmem *k)
+{
+	vmstat_refresh();
+	k->slab_kb = meminfo_kb("SUnreclaim");
+	k->iommu_kb = read_vmstat("nr_iommu_pages");
+	if (k->iommu_kb >= 0)
+		k->iommu_kb *= getpagesize() / 1024;
 }
 
 /* nr_foll_pin_acquired - nr_foll_pin_released, or LLONG_MIN if unknown */
@@ -941,6 +981,7 @@ static void case_backing(enum backing b, size_t size, bool timed)
 {
 	char sz[32], what[96];
 	double t0, t_touch, t_map, t_unmap;
+	struct kmem k0, k1;
 	struct buf m;
 	uint64_t iova;
 	long lck0, lck;
@@ -970,9 +1011,13 @@ static void case_backing(enum backing b, size_t size, bool timed)
 		info("%s: AnonHugePages %ld kB", what, anon_huge_kb(m.addr));
 
 	lck0 = vmlck();
+	if (timed)
+		kmem_read(&k0);
 	t0 = now_ms();
 	ret = map_rw(iova, m.addr, size);
 	t_map = now_ms() - t0;
+	if (timed)
+		kmem_read(&k1);
 	mapped = !ret;
 	if (ret)
 		why("MAP_DMA iova %#llx: %s", (unsigned long long)iova,
@@ -998,6 +1043,15 @@ static void case_backing(enum backing b, size_t size, bool timed)
 	if (timed)
 		info("%-8s %6s  MAP_DMA %10.1f ms  UNMAP_DMA %10.1f ms  (fault-in %.1f ms)",
 		     backing_name[b], sz, t_map, t_unmap, t_touch);
+	if (timed && k0.slab_kb >= 0 && k1.slab_kb >= 0) {
+		double per_gib = (double)SZ_1G / size * 1024;
+
+		info("%-8s %6s  metadata: slab %+ld kB (%.0f bytes/GiB), IOMMU page tables %+lld kB (%.0f bytes/GiB)",
+		     backing_name[b], sz, k1.slab_kb - k0.slab_kb,
+		     (k1.slab_kb - k0.slab_kb) * per_gib,
+		     k0.iommu_kb >= 0 ? k1.iommu_kb - k0.iommu_kb : 0,
+		     k0.iommu_kb >= 0 ? (k1.iommu_kb - k0.iommu_kb) * per_gib : 0);
+	}
 out:
 	if (mapped)
 		unmap_all_quiet();
