@@ -43,7 +43,7 @@ count_kunit build/kunit-x86.summary
 vm_suite() {
 	local name=$1 log=build/$1.log line
 	shift
-	step "$name" bash -c '"$@" 2>&1 | tee "$0"' "$log" "$@"
+	step "$name" bash -c 'set -o pipefail; "$@" 2>&1 | tee "$0"' "$log" "$@"
 	line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		passed_n=$((passed_n + $(cut -d' ' -f1 <<<"$line")))

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs="linux-source-6.12 build-essential bc bison flex libssl-dev libelf-dev
       ccache sparse python3 rsync cpio xz-utils kmod iproute2 pciutils
       qemu-system-x86 rdma-core ibverbs-utils perftest libibverbs-dev
-      python3-sphinx python3-sphinx-rtd-theme python3-ply gnuplot-nox"
+      python3-sphinx python3-sphinx-rtd-theme python3-ply python3-git gnuplot-nox"
 missing=()
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

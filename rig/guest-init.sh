@@ -13,10 +13,21 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm /dev/hugepages
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# The rig lives where this script does.  If that is under a directory about
+# to get a private tmpfs (a CI clone in /tmp), keep the host's copy visible:
+# bind it aside first and back at the same path afterwards.
+top=$(cd "$(dirname "$0")/.." && pwd)
+case "$top/" in
+/tmp/*|/run/*|/var/tmp/*|/root/*)
+	mkdir -p /dev/.rigtop && mount --bind "$top" /dev/.rigtop ;;
+esac
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /var/tmp
 mount -t tmpfs tmpfs /root
+if [ -d /dev/.rigtop ]; then
+	mkdir -p "$top" && mount --bind /dev/.rigtop "$top"
+fi
 mount -t hugetlbfs hugetlbfs /dev/hugepages
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
