@@ -33,7 +33,10 @@ done
 # The patches as upstream will see them: the generated series.
 "$top/rig/series.sh" > "$top/build/series.log" 2>&1 || { cat "$top/build/series.log"; exit 1; }
 for p in "$top"/build/series/00[0-9][1-9]-*.patch; do
-	out=$(perl "$src/scripts/checkpatch.pl" --strict --terse --show-types \
+	# From the series' own git tree, so that spdxcheck.py (which reads the
+	# tree through git) validates the SPDX tags as it would upstream.
+	out=$(cd "$top/build/series-tree" &&
+		perl scripts/checkpatch.pl --strict --terse --show-types \
 		--ignore OPEN_ENDED_LINE,PARENTHESIS_ALIGNMENT,MACRO_ARG_REUSE,FILE_PATH_CHANGES \
 		"$p" 2>&1) || true
 	if grep -qE ': (ERROR|WARNING|CHECK):|Traceback' <<<"$out"; then
