@@ -221,35 +221,15 @@ static int parse_size(const char *s, size_t *size)
 /* ---- /proc -------------------------------------------------------------- */
 
 /* A "Name:  value kB" line of /proc/self/status, in kB, or -1 */
-static long status_kb(const char *name)
+/* The "Name: value" field @name of @path (/proc/self/status, /proc/meminfo), or -1 */
+static long proc_kb(const char *path, const char *name)
 {
 	size_t nlen = strlen(name);
 	char line[256];
 	long val = -1;
 	FILE *f;
 
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
-			val = strtol(line + nlen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-/* A /proc/meminfo field in kB, or -1 */
-static long meminfo_kb(const char *name)
-{
-	size_t nlen = strlen(name);
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -264,7 +244,7 @@ static long meminfo_kb(const char *name)
 
 static long vmlck(void)
 {
-	return status_kb("VmLck");
+	return proc_kb("/proc/self/status", "VmLck");
 }
 
 static bool have_cap_ipc_lock(void)
@@ -330,7 +310,7 @@ struct kmem {
 static void kmem_read(struct kmem *k)
 {
 	vmstat_refresh();
-	k->slab_kb = meminfo_kb("SUnreclaim");
+	k->slab_kb = proc_kb("/proc/meminfo", "SUnreclaim");
 	k->iommu_kb = read_vmstat("nr_iommu_pages");
 	if (k->iommu_kb >= 0)
 		k->iommu_kb *= getpagesize() / 1024;
@@ -981,7 +961,7 @@ static void case_backing(enum backing b, size_t size, bool timed)
 {
 	char sz[32], what[96];
 	double t0, t_touch, t_map, t_unmap;
-	struct kmem k0, k1;
+	struct kmem k0 = { -1, -1 }, k1 = { -1, -1 };
 	struct buf m;
 	uint64_t iova;
 	long lck0, lck;
