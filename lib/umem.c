@@ -1157,11 +1157,6 @@ void umem_stream_fini(struct umem_stream *st)
 }
 EXPORT_SYMBOL_NS_GPL(umem_stream_fini, UMEM);
 
-static bool umem_pfn_reserved(unsigned long pfn)
-{
-	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
-}
-
 /**
  * umem_unpin_pfn_range() - Unpin a physically contiguous range of pages
  * @pfn: page frame number of the first page

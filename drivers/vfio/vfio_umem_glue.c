@@ -26,26 +26,6 @@
 MODULE_IMPORT_NS(UMEM);
 
 /**
- * vfio_umem_pfn_reserved() - The pfn is not pinned nor charged by type1
- * @pfn: page frame number
- *
- * Some mappings aren't backed by a struct page, for example an mmap'd MMIO
- * range of this or another device; some pages are reserved (the zero page).
- * Neither is refcounted by FOLL_PIN nor charged to the user. For compound
- * pages, a driver that sets the reserved bit in the head page must set it
- * in all subpages.
- *
- * Return: %true if @pfn has no struct page or its page is reserved.
- */
-bool vfio_umem_pfn_reserved(unsigned long pfn)
-{
-	if (pfn_valid(pfn))
-		return PageReserved(pfn_to_page(pfn));
-	return true;
-}
-EXPORT_SYMBOL_GPL(vfio_umem_pfn_reserved);
-
-/**
  * vfio_umem_batch_init() - Prepare a batch for vfio_umem_pin_run()
  * @batch: the batch
  * @single: pin one page per GUP call (type1's disable_hugepages)
@@ -137,7 +117,7 @@ static long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
 						 prot & IOMMU_WRITE);
 		if (ret == -EAGAIN)
 			continue;	/* the mmap lock was dropped */
-		if (!ret && !vfio_umem_pfn_reserved(next))
+		if (!ret && !umem_pfn_reserved(next))
 			ret = -EFAULT;
 		if (ret || (n && next != *pfn + n))
 			break;
@@ -158,7 +138,7 @@ static long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
  * @npage: most pages to pin, at least 1
  * @prot: IOMMU_READ and/or IOMMU_WRITE; IOMMU_WRITE pins for write
  * @pfn: the run's first pfn
- * @rsvd: the run is of reserved pfns (vfio_umem_pfn_reserved()), mapped but
+ * @rsvd: the run is of reserved pfns (umem_pfn_reserved()), mapped but
  *	neither pinned nor to be charged
  *
  * Pins a batch of pages at a time and returns the longest run from @vaddr
@@ -209,7 +189,7 @@ EXPORT_SYMBOL_GPL(vfio_umem_pin_run);
  * @pfn: the page's pfn
  *
  * For the emulated IOMMU path (vfio_pin_pages()). A reserved pfn is not
- * pinned, see vfio_umem_pfn_reserved().
+ * pinned, see umem_pfn_reserved().
  *
  * Return: 0 or a negative errno.
  */

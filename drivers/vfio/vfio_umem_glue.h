@@ -29,6 +29,5 @@ long vfio_umem_pin_run(struct vfio_umem_batch *batch, struct mm_struct *mm,
 int vfio_umem_pin_page(struct mm_struct *mm, unsigned long vaddr, int prot,
 		       unsigned long *pfn);
 long vfio_umem_unpin_run(unsigned long pfn, long npage, int prot);
-bool vfio_umem_pfn_reserved(unsigned long pfn);
 
 #endif /* __VFIO_UMEM_GLUE_H */

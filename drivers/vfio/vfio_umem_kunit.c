@@ -406,7 +406,7 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 	}
 
 	/* Reserved pfns (the zero page) are not unpinned nor counted. */
-	KUNIT_EXPECT_TRUE(test, vfio_umem_pfn_reserved(my_zero_pfn(0)));
+	KUNIT_EXPECT_TRUE(test, umem_pfn_reserved(my_zero_pfn(0)));
 	KUNIT_EXPECT_EQ(test, vfio_umem_unpin_run(my_zero_pfn(0), 1,
 						  IOMMU_READ), 0);
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);

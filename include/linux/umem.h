@@ -10,6 +10,7 @@
 #include <linux/cleanup.h>
 #include <linux/dma-direction.h>
 #include <linux/err.h>
+#include <linux/mm.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
@@ -297,6 +298,23 @@ struct umem_run {
 	unsigned long npages;
 	bool reserved;
 };
+
+/**
+ * umem_pfn_reserved() - The pfn is not refcounted by pinning
+ * @pfn: page frame number
+ *
+ * Some mappings aren't backed by a struct page, for example an mmap'd MMIO
+ * range of this or another device (``VM_PFNMAP``); some pages are reserved
+ * (the shared zero page). GUP takes no pin on either, and users of pinned
+ * memory do not charge them. For compound pages, a driver that sets the
+ * reserved bit in the head page must set it in all subpages.
+ *
+ * Return: %true if @pfn has no struct page or its page is reserved.
+ */
+static inline bool umem_pfn_reserved(unsigned long pfn)
+{
+	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
+}
 
 void umem_stream_init(struct umem_stream *st, struct mm_struct *mm,
 		      bool writable, unsigned int batch);
