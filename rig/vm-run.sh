@@ -58,7 +58,7 @@ timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \
 	-machine q35,kernel-irqchip=split $accel -smp 2 -m "${VM_MEM:-6G}" \
 	-nographic -no-reboot -nic none -display none \
 	-device intel-iommu,intremap=on,caching-mode=on \
-	-device edu,dma_mask=0xffffffff \
+	-device edu,dma_mask=0xfffffffff \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=root \
 	-fsdev local,id=scratch,path="$scratch",security_model=none,multidevs=remap \

@@ -7,7 +7,8 @@
  * VFIO_IOMMU_MAP_DMA / VFIO_IOMMU_UNMAP_DMA, on any kernel:
  *
  *  - 4K-page, THP and hugetlbfs buffers from 4 KiB to --big bytes (default
- *    1 GiB) mapped below the device's 32-bit DMA mask; the device reads
+ *    1 GiB) mapped below the device's DMA mask (36 bits: the rig runs QEMU
+ *    with -device edu,dma_mask=0xfffffffff); the device reads
  *    (RAM->EDU) and writes (EDU->RAM) 2 KiB windows across 4K and 2M
  *    boundaries and at the mapping's last bytes, every moved byte checked;
  *    VmLck charged and uncharged; MAP_DMA/UNMAP_DMA of --big timed;
@@ -17,6 +18,12 @@
  *  - VFIO_IOMMU_DIRTY_PAGES start / get bitmap / unmap with bitmap / stop;
  *  - RLIMIT_MEMLOCK for an unprivileged user (ENOMEM, nothing charged);
  *  - a VM_PFNMAP range (the device's own BAR0, P2P style);
+ *  - vfio_iommu_type1.disable_hugepages=Y at run time: THP and hugetlb
+ *    mappings still work, in 4K IOMMU pages (nr_iommu_pages shows it);
+ *  - replay: mappings made while the container holds only an mdev's
+ *    emulated group (the mtty sample) are pinned, charged and mapped when
+ *    edu's group attaches as the first IOMMU domain, reached by the device,
+ *    and unpinned/uncharged (but kept) when that domain detaches;
  *  - VmLck and /proc/vmstat nr_foll_pin_* balance at the end.
  *
  * The edu device (QEMU hw/misc/edu.c) has a 4 KiB DMA buffer at device
@@ -43,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -74,6 +82,7 @@
 #define SZ_16M		0x1000000UL
 #define SZ_64M		0x4000000UL
 #define SZ_1G		0x40000000UL
+#define SZ_4G		0x100000000ULL
 #define NOBODY		65534
 #define CAP_IPC_LOCK_BIT 14
 
@@ -89,7 +98,7 @@
 #define EDU_CMD_TO_RAM	0x2
 #define EDU_BUF		0x40000UL
 #define EDU_XFER_MAX	2048UL	/* QEMU 7.2 aborts on 4096 bytes ending at 0x41000 */
-#define EDU_DMA_MASK	0xffffffffULL	/* -device edu,dma_mask=0xffffffff */
+#define EDU_DMA_MASK	0xfffffffffULL	/* -device edu,dma_mask=0xfffffffff */
 
 #define GUARD		64	/* bytes checked untouched around a DMA window */
 
@@ -531,23 +540,42 @@ static uint64_t iova_fit(uint64_t min, uint64_t size)
 	return UINT64_MAX;
 }
 
-static bool vfio_setup(const char *bdf)
+/*
+ * Open the VFIO group of the device at @devpath (its sysfs directory) and
+ * check that it is viable.  Returns the group fd or -1 (reason recorded).
+ */
+static int group_open(const char *devpath)
 {
 	struct vfio_group_status gs = { .argsz = sizeof(gs) };
-	struct vfio_region_info ri = { .argsz = sizeof(ri) };
-	char path[PATH_MAX], link[PATH_MAX], *grp;
-	uint16_t cmd;
+	char path[PATH_MAX + 16], link[PATH_MAX], *grp;
 	ssize_t n;
+	int fd;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	snprintf(path, sizeof(path), "%s/iommu_group", devpath);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0) {
-		why("%s has no iommu_group (IOMMU off?)", bdf);
-		return false;
+		why("%s has no iommu_group (IOMMU off?)", devpath);
+		return -1;
 	}
 	link[n] = 0;
 	grp = strrchr(link, '/') + 1;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", grp);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		why("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &gs) ||
+	    !(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		why("group %s not viable (other devices in it?)", grp);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
+static bool container_open(void)
+{
 	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (container < 0) {
 		why("/dev/vfio/vfio: %s", strerror(errno));
@@ -561,17 +589,21 @@ static bool vfio_setup(const char *bdf)
 		why("no VFIO_TYPE1v2_IOMMU");
 		return false;
 	}
-	snprintf(path, sizeof(path), "/dev/vfio/%s", grp);
-	group_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (group_fd < 0) {
-		why("%s: %s", path, strerror(errno));
+	return true;
+}
+
+static bool device_setup(const char *bdf);
+
+static bool vfio_setup(const char *bdf)
+{
+	char path[PATH_MAX];
+
+	if (!container_open())
 		return false;
-	}
-	if (ioctl(group_fd, VFIO_GROUP_GET_STATUS, &gs) ||
-	    !(gs.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		why("group %s not viable (other devices in it?)", grp);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	group_fd = group_open(path);
+	if (group_fd < 0)
 		return false;
-	}
 	if (ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container)) {
 		why("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
 		return false;
@@ -580,6 +612,15 @@ static bool vfio_setup(const char *bdf)
 		why("VFIO_SET_IOMMU(TYPE1v2): %s", strerror(errno));
 		return false;
 	}
+	return device_setup(bdf);
+}
+
+/* Device fd of edu in group_fd, IOMMU info, BAR0 mmap, bus master on */
+static bool device_setup(const char *bdf)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	uint16_t cmd;
+
 	device = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (device < 0) {
 		why("VFIO_GROUP_GET_DEVICE_FD: %s", strerror(errno));
@@ -1553,13 +1594,264 @@ static void case_pfnmap(void)
 	unmap_all_quiet();
 }
 
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+#define DISABLE_HUGEPAGES "/sys/module/vfio_iommu_type1/parameters/disable_hugepages"
+
+/*
+ * Map @m (@size bytes at @iova), check it is charged and that the device
+ * reaches it, unmap.  Returns the IOMMU page-table growth across MAP_DMA in
+ * kB, or LLONG_MIN if the mapping failed.
+ */
+static long long map_check_unmap(struct buf *m, uint64_t iova, size_t size,
+				 const char *what)
+{
+	struct kmem k0, k1;
+	long lck0, lck;
+	int ret;
+
+	lck0 = vmlck();
+	kmem_read(&k0);
+	ret = map_rw(iova, m->addr, size);
+	kmem_read(&k1);
+	why("MAP_DMA: %s", strerror(-ret));
+	if (!check(!ret, "%s: MAP_DMA", what))
+		return LLONG_MIN;
+	lck = vmlck();
+	why("VmLck %ld kB -> %ld kB", lck0, lck);
+	check(lck - lck0 == (long)(size / 1024), "%s: VmLck charged %zu kB",
+	      what, size / 1024);
+	dma_windows(m->addr, iova, size, what);
+	check(unmap_exact(iova, size), "%s: UNMAP_DMA returns the size", what);
+	lck = vmlck();
+	why("VmLck %ld kB, was %ld kB", lck, lck0);
+	check(lck == lck0, "%s: VmLck uncharged", what);
+	unmap_all_quiet();
+	if (k0.iommu_kb < 0 || k1.iommu_kb < 0)
+		return LLONG_MIN;
+	return k1.iommu_kb - k0.iommu_kb;
+}
+
+/*
+ * vfio_iommu_type1.disable_hugepages=Y (writable at run time): huge-page
+ * backed memory still maps and DMA still works, but the IOMMU is given one
+ * 4K page at a time, so 2M mappings need a page-table page per 2M (4 kB
+ * per 2 MiB, nr_iommu_pages); with it back to N they need none.
+ */
+static void case_disable_hugepages(void)
+{
+	static const enum backing backs[] = { BACK_THP, BACK_HUGETLB };
+	const size_t size = SZ_64M;
+	const long long pt_4k = size / SZ_2M * 4;	/* kB of PTE pages */
+	char old[16] = "N", what[64];
+	/* IOVA no earlier case used: no page-table pages there yet */
+	uint64_t iova = iova_fit(SZ_4G, size);
+	long long pt;
+	unsigned int i;
+	struct buf m;
+	int ret;
+
+	ret = read_file(DISABLE_HUGEPAGES, old, sizeof(old));
+	why("%s: %s", DISABLE_HUGEPAGES, strerror(-ret));
+	if (!check(!ret, "disable_hugepages: read the type1 module parameter"))
+		return;
+	old[strcspn(old, "\n")] = 0;
+	for (i = 0; i < sizeof(backs) / sizeof(backs[0]); i++) {
+		snprintf(what, sizeof(what), "disable_hugepages=Y: %s 64M",
+			 backing_name[backs[i]]);
+		ret = buf_alloc(backs[i], size, &m);
+		why("mmap: %s", strerror(-ret));
+		if (!check(!ret, "%s: allocate", what)) {
+			buf_free(&m);
+			continue;
+		}
+		buf_touch(&m);
+		ret = write_file(DISABLE_HUGEPAGES, "Y");
+		why("write Y: %s", strerror(-ret));
+		if (!check(!ret, "%s: set the parameter", what)) {
+			buf_free(&m);
+			break;
+		}
+		pt = map_check_unmap(&m, iova, size, what);
+		why("IOMMU page tables %+lld kB for 64M, expected >= %lld kB",
+		    pt, pt_4k);
+		check(pt != LLONG_MIN && pt >= pt_4k,
+		      "%s: IOMMU mapped in 4K pages (page tables %+lld kB)", what, pt);
+
+		write_file(DISABLE_HUGEPAGES, "N");
+		snprintf(what, sizeof(what), "disable_hugepages=N: %s 64M",
+			 backing_name[backs[i]]);
+		pt = map_check_unmap(&m, iova, size, what);
+		if (iommu_pgsizes & SZ_2M) {
+			why("IOMMU page tables %+lld kB for 64M, expected < %lld kB",
+			    pt, pt_4k / 2);
+			check(pt != LLONG_MIN && pt < pt_4k / 2,
+			      "%s: IOMMU mapped in 2M pages again (page tables %+lld kB)",
+			      what, pt);
+		}
+		buf_free(&m);
+	}
+	ret = write_file(DISABLE_HUGEPAGES, old);
+	why("restore %s: %s", old, strerror(-ret));
+	check(!ret, "disable_hugepages: parameter restored to %s", old);
+}
+
+/* mdev of the mtty sample (CONFIG_SAMPLE_VFIO_MDEV_MTTY): an emulated group */
+#define MTTY_TYPE	"/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1"
+#define MTTY_UUID	"5c3a11e6-8f1c-4f59-9a6e-7d3f0c2b1a01"
+#define MDEV_DEV	"/sys/bus/mdev/devices/" MTTY_UUID
+
+/*
+ * Replay: MAP_DMA in a container whose only group is an mdev's (emulated
+ * IOMMU, no IOMMU domain) records the mappings and pins nothing; attaching
+ * edu's group creates the first IOMMU domain and type1 replays every
+ * mapping into it: pins, charges, maps.  The device then reaches all of
+ * them.  Detaching that last domain while the mdev group stays unpins and
+ * uncharges everything but keeps the mappings, which unmap-all then finds.
+ */
+static void case_replay(const char *bdf)
+{
+	static const size_t size[NR_BACKINGS] = { SZ_16M, SZ_64M, SZ_64M };
+	struct buf m[NR_BACKINGS] = { 0 };
+	uint64_t iova[NR_BACKINGS], next = iova_low, got = 0, total = 0;
+	char path[PATH_MAX], what[64];
+	long long pins0, pins;
+	bool mdev = false;
+	long lck0, lck;
+	int mgroup = -1, ret, b;
+
+	if (access(MDEV_DEV, F_OK)) {
+		ret = write_file(MTTY_TYPE "/create", MTTY_UUID);
+		why("%s/create: %s (CONFIG_SAMPLE_VFIO_MDEV_MTTY?)", MTTY_TYPE,
+		    strerror(-ret));
+		if (!check(!ret, "replay: create an mtty mdev"))
+			return;
+	}
+	mdev = true;
+	if (!check(container_open(), "replay: new container"))
+		goto out;
+	mgroup = group_open(MDEV_DEV);
+	if (!check(mgroup >= 0, "replay: open the mdev's (emulated) group"))
+		goto out;
+	why("SET_CONTAINER/SET_IOMMU: %s", strerror(errno));
+	if (!check(!ioctl(mgroup, VFIO_GROUP_SET_CONTAINER, &container) &&
+		   !ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
+		   "replay: TYPE1v2 container with only the emulated group"))
+		goto out;
+
+	lck0 = vmlck();
+	pins0 = foll_pin_delta();
+	for (b = 0; b < NR_BACKINGS; b++) {
+		snprintf(what, sizeof(what), "replay: %s %zuM", backing_name[b],
+			 size[b] >> 20);
+		ret = buf_alloc(b, size[b], &m[b]);
+		why("mmap: %s", strerror(-ret));
+		if (!check(!ret, "%s: allocate", what))
+			goto out;
+		buf_touch(&m[b]);
+		iova[b] = iova_fit(next, size[b]);
+		ret = map_rw(iova[b], m[b].addr, size[b]);
+		why("MAP_DMA at %#llx: %s", (unsigned long long)iova[b],
+		    strerror(-ret));
+		if (!check(!ret, "%s: MAP_DMA without an IOMMU domain", what))
+			goto out;
+		next = iova[b] + size[b];
+		total += size[b];
+	}
+	lck = vmlck();
+	pins = foll_pin_delta();
+	why("VmLck %ld -> %ld kB, pins outstanding %lld -> %lld", lck0, lck,
+	    pins0, pins);
+	check(lck == lck0 && pins == pins0,
+	      "replay: no IOMMU domain yet: nothing pinned, nothing charged");
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	group_fd = group_open(path);
+	why("SET_CONTAINER: %s", strerror(errno));
+	if (!check(group_fd >= 0 &&
+		   !ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container),
+		   "replay: attach edu's group: the first IOMMU domain"))
+		goto out;
+	lck = vmlck();
+	pins = foll_pin_delta();
+	why("VmLck %ld -> %ld kB, pins outstanding %lld -> %lld", lck0, lck,
+	    pins0, pins);
+	check(lck - lck0 == (long)(total / 1024) &&
+	      pins - pins0 == (long long)(total / SZ_4K),
+	      "replay: the attach pinned and charged all %llu kB of %d mappings",
+	      (unsigned long long)total / 1024, NR_BACKINGS);
+	if (!check(device_setup(bdf), "replay: edu device fd, BAR0, bus master"))
+		goto out;
+	for (b = 0; b < NR_BACKINGS; b++) {
+		snprintf(what, sizeof(what), "replay: %s %zuM", backing_name[b],
+			 size[b] >> 20);
+		dma_windows(m[b].addr, iova[b], size[b], what);
+	}
+
+	munmap((void *)bar0, bar0_size);
+	bar0 = NULL;
+	close(device);
+	device = -1;
+	why("VFIO_GROUP_UNSET_CONTAINER: %s", strerror(errno));
+	check(!ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER),
+	      "replay: detach edu's group (the last IOMMU domain)");
+	lck = vmlck();
+	pins = foll_pin_delta();
+	why("VmLck %ld -> %ld kB, pins outstanding %lld -> %lld", lck0, lck,
+	    pins0, pins);
+	check(lck == lck0 && pins == pins0,
+	      "replay: the detach unpinned and uncharged everything");
+	ret = dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+	why("%s, %#llx bytes, expected %#llx", ret ? strerror(-ret) : "ok",
+	    (unsigned long long)got, (unsigned long long)total);
+	check(!ret && got == total,
+	      "replay: the mappings outlived the domain: unmap-all returns them");
+out:
+	if (device >= 0)
+		close(device);
+	device = -1;
+	if (bar0)
+		munmap((void *)bar0, bar0_size);
+	bar0 = NULL;
+	if (group_fd >= 0)
+		close(group_fd);
+	group_fd = -1;
+	if (mgroup >= 0)
+		close(mgroup);
+	if (container >= 0)
+		close(container);
+	container = -1;
+	for (b = 0; b < NR_BACKINGS; b++)
+		buf_free(&m[b]);
+	if (mdev) {
+		ret = write_file(MDEV_DEV "/remove", "1");
+		why("remove: %s", strerror(-ret));
+		check(!ret, "replay: remove the mdev");
+	}
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--big SIZE] [--no-big] [--demo] [--verbose]\n"
-		"  --demo      only map, DMA-check and unmap --big per backing\n"
-		"  --big SIZE  size of the largest mapping per backing (default 1G)\n"
-		"  --no-big    skip the largest mappings\n", prog);
+		"usage: %s [--big SIZE] [--no-big] [--demo] [--only LIST] [--no-replay] [--verbose]\n"
+		"  --demo       only map, DMA-check and unmap --big per backing\n"
+		"  --big SIZE   size of the largest mapping per backing (default 1G)\n"
+		"  --no-big     skip the largest mappings\n"
+		"  --only LIST  backings to map, of 4K,THP,hugetlb (default all)\n"
+		"  --no-replay  skip the replay case (it needs an mtty mdev)\n", prog);
 	exit(2);
 }
 
@@ -1569,6 +1861,8 @@ int main(int argc, char **argv)
 		{ "big", required_argument, NULL, 'b' },
 		{ "no-big", no_argument, NULL, 'n' },
 		{ "demo", no_argument, NULL, 'd' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "no-replay", no_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -1576,7 +1870,9 @@ int main(int argc, char **argv)
 	size_t big = SZ_1G, sizes[4];
 	long lck_start, lck_end;
 	long long pins_start, pins_end;
-	bool no_big = false, demo = false;
+	bool no_big = false, demo = false, replay = true;
+	bool only[NR_BACKINGS] = { true, true, true };
+	char *tok;
 	double t0;
 	char bdf[NAME_MAX + 1];
 	uint64_t got = 1;
@@ -1584,7 +1880,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c, b;
 
-	while ((c = getopt_long(argc, argv, "b:ndvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:ndo:rvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_size(optarg, &big) || big % SZ_2M) {
@@ -1597,6 +1893,22 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			demo = true;
+			break;
+		case 'o':
+			memset(only, 0, sizeof(only));
+			for (tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+				for (b = 0; b < NR_BACKINGS; b++)
+					if (!strcasecmp(tok, backing_name[b]))
+						break;
+				if (b == NR_BACKINGS) {
+					fprintf(stderr, "--only: %s is not 4K, THP or hugetlb\n", tok);
+					return 2;
+				}
+				only[b] = true;
+			}
+			break;
+		case 'r':
+			replay = false;
 			break;
 		case 'v':
 			verbose = 1;
@@ -1650,6 +1962,7 @@ int main(int argc, char **argv)
 	case_dirty();
 	case_rlimit();
 	case_pfnmap();
+	case_disable_hugepages();
 	info("API cases took %.1f s", (now_ms() - t0) / 1e3);
 backings:
 
@@ -1658,6 +1971,8 @@ backings:
 	sizes[2] = SZ_64M;
 	sizes[3] = big;
 	for (b = 0; b < NR_BACKINGS; b++) {
+		if (!only[b])
+			continue;
 		t0 = now_ms();
 		for (i = 0; i < 4; i++)
 			if ((i < 3 && !demo) || (i == 3 && !no_big))
@@ -1668,9 +1983,17 @@ backings:
 	close(device);
 	device = -1;
 	close(group_fd);
+	group_fd = -1;
 	close(container);
+	container = -1;
 	if (bar0)
 		munmap((void *)bar0, bar0_size);
+	bar0 = NULL;
+	if (!demo && replay) {
+		t0 = now_ms();
+		case_replay(bdf);
+		info("replay cases took %.1f s", (now_ms() - t0) / 1e3);
+	}
 done:
 	lck_end = vmlck();
 	why("VmLck %ld kB, was %ld kB", lck_end, lck_start);
