@@ -7,6 +7,7 @@
 #   make vm-run CMD='...' [BASE=stock]   run a command as root in the guest
 #   make series      the upstream patch series in build/series/
 #   make bench       stock 6.12 against umem, side by side (BENCH_SIZES, BENCH_REPS)
+#   make profile     perf profile of umem and GUP_TEST pinning in the guest
 
 SHELL := /bin/bash
 RIG := rig
@@ -14,7 +15,7 @@ BASE ?= patched
 FLAVOUR := $(if $(filter stock,$(BASE)),--stock,)
 
 .PHONY: all deps tree kernel kernel-stock kunit kunit-um kunit-x86 vm-run demo \
-	check checkpatch docs-check selftest series bench clean
+	check checkpatch docs-check selftest series bench profile clean
 
 all: check
 
@@ -61,6 +62,9 @@ series: deps
 
 bench: deps
 	benchmarks/bench.sh
+
+profile: deps
+	benchmarks/profile.sh
 
 clean:
 	rm -rf build/src build/x86-* build/kunit-um build/vm build/series

@@ -8,6 +8,11 @@
 #
 #   BENCH_SIZES="1G 4G" BENCH_REPS=3 BENCH_OUT=benchmarks/results benchmarks/bench.sh
 #
+# The kernels are built from rig/configs/vm.config without its debug
+# options (rig/configs/bench.config: no KASAN, lockdep, DEBUG_VM, kmemleak)
+# into build/x86-{stock,patched}-bench; BENCH_CONFIG=debug uses the debug
+# test kernels instead.
+#
 # Nothing here asserts anything about time; the run fails only if a
 # workload fails or a guest splats (rig/vm-run.sh checks that).
 set -euo pipefail
@@ -17,10 +22,24 @@ reps=${BENCH_REPS:-3}
 out=${BENCH_OUT:-$top/benchmarks/results}
 work=$top/build/bench
 [ "$reps" -ge 1 ] || { echo "bench: BENCH_REPS must be >= 1" >&2; exit 2; }
+case "${BENCH_CONFIG:-release}" in
+release)
+	export VM_CONFIG=bench
+	kconfig="the test config without debug options (rig/configs/vm.config + bench.config)" ;;
+debug)
+	unset VM_CONFIG
+	kconfig="the debug test config (KASAN, lockdep, kmemleak, DEBUG_VM: rig/configs/vm.config)" ;;
+*) echo "bench: BENCH_CONFIG is release or debug" >&2; exit 2 ;;
+esac
 
 "$top/rig/deps.sh"
-"$top/rig/build-kernel.sh" patched >/dev/null
-"$top/rig/build-kernel.sh" stock >/dev/null
+for k in patched stock; do
+	"$top/rig/build-kernel.sh" $k > "$top/build/build-$k${VM_CONFIG:+-$VM_CONFIG}.log" 2>&1 || {
+		tail -30 "$top/build/build-$k${VM_CONFIG:+-$VM_CONFIG}.log" >&2
+		echo "bench: the $k kernel did not build" >&2
+		exit 1
+	}
+done
 
 mkdir -p "$top/build/bin" "$work" "$out"
 cc="gcc -O2 -Wall -Wextra -Werror"
@@ -80,8 +99,7 @@ cp "$raw" "$out/raw.csv"
 	echo "- host: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs," \
 		"$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
 	echo "- guest: QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')" \
-		"TCG, q35, intel-iommu, edu, 2 vCPUs, ${mem_mb} MiB, the debug test config" \
-		"(KASAN, lockdep, kmemleak, DEBUG_VM: rig/configs/vm.config)"
+		"TCG, q35, intel-iommu, edu, 2 vCPUs, ${mem_mb} MiB, $kconfig"
 	echo "- sizes: $sizes; $reps repetitions per kernel, boots alternating; $(date -u +%Y-%m-%d)"
 } > "$work/machine.md"
 python3 "$top/benchmarks/report.py" "$raw" "$work/machine.md" "$out"

@@ -2,7 +2,7 @@
 /*
  * pin_bench: time long-term pinning of one buffer per backing, in the guest.
  *
- *   pin_bench [--iommufd] SIZE...
+ *   pin_bench [--iommufd] [--only WORKLOAD] [--backing BACKING] SIZE...
  *
  * For each SIZE and backing (4K pages, THP, 2M hugetlbfs) the buffer is
  * faulted in first, then pinned and released by whichever of these the
@@ -13,14 +13,20 @@
  *	PIN_FAST_BENCHMARK and PIN_LONGTERM_BENCHMARK, 512 pages per call into
  *	a page array, FOLL_WRITE; pin and unpin times measured in the kernel.
  *	Today's cost floor for pinning with a page array.
- *  umem
+ *  umem, umem-nodirty
  *	umem_get() and umem_release() through /dev/test_umem (patched kernel
  *	only), writable, pinned_vm accounting; times measured in the kernel.
+ *	"umem" marks the pages dirty on release, as every DMA-write user must;
+ *	"umem-nodirty" does not, like GUP_TEST's unpin: the like-for-like row.
  *  iommufd
  *	IOMMU_IOAS_MAP and IOMMU_IOAS_UNMAP of the buffer in an IOAS that the
  *	vfio-pci device's cdev is attached to (CONFIG_IOMMUFD,
  *	CONFIG_VFIO_DEVICE_CDEV; the device must already be bound to vfio-pci),
  *	timed around the ioctls.
+ *
+ * --only WORKLOAD (gup-pin-fast, gup-pin-longterm, umem, umem-nodirty or
+ * iommufd) and --backing 4K|THP|hugetlb run one workload or backing:
+ * benchmarks/profile.sh profiles them one at a time.
  *
  * Output: one line per measurement,
  *	csv,<workload>,<backing>,<bytes>,<op>,<ms>
@@ -36,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -133,6 +140,13 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static const char *only;	/* --only: one workload */
+
+static bool wanted(const char *workload)
+{
+	return !only || !strcmp(only, workload);
+}
+
 static void row(const char *workload, enum backing b, size_t size,
 		const char *op, double val)
 {
@@ -203,6 +217,9 @@ static void bench_gup(int fd, enum backing b, struct buf *m, size_t size)
 			.gup_flags = GUP_FOLL_WRITE,
 		};
 
+		if (!wanted(t[i].name))
+			continue;
+
 		if (ioctl(fd, t[i].cmd, &g)) {
 			fprintf(stderr, "pin_bench: %s: %s\n", t[i].name,
 				strerror(errno));
@@ -218,20 +235,33 @@ static void bench_gup(int fd, enum backing b, struct buf *m, size_t size)
 
 static void bench_umem(int fd, enum backing b, struct buf *m, size_t size)
 {
-	struct test_umem_cmd c = {
-		.addr = (uintptr_t)m->addr,
-		.length = size,
-		.flags = TEST_UMEM_WRITE | TEST_UMEM_DIRTY,
-		.acct = TEST_UMEM_ACCT_PINNED_VM,
+	static const struct { const char *name; __u32 flags; } t[] = {
+		{ "umem", TEST_UMEM_WRITE | TEST_UMEM_DIRTY },
+		{ "umem-nodirty", TEST_UMEM_WRITE },
 	};
+	unsigned int i;
 
-	if (ioctl(fd, TEST_UMEM_PIN_RELEASE, &c)) {
-		fprintf(stderr, "pin_bench: umem: %s\n", strerror(errno));
-		return;
+	for (i = 0; i < 2; i++) {
+		struct test_umem_cmd c = {
+			.addr = (uintptr_t)m->addr,
+			.length = size,
+			.flags = t[i].flags,
+			.acct = TEST_UMEM_ACCT_PINNED_VM,
+		};
+
+		if (!wanted(t[i].name))
+			continue;
+
+		if (ioctl(fd, TEST_UMEM_PIN_RELEASE, &c)) {
+			fprintf(stderr, "pin_bench: %s: %s\n", t[i].name,
+				strerror(errno));
+			continue;
+		}
+		row(t[i].name, b, size, "pin", c.pin_ns / 1e6);
+		row(t[i].name, b, size, "unpin", c.release_ns / 1e6);
+		row(t[i].name, b, size, "metadata",
+		    (double)c.metadata_bytes * SZ_1G / size);
 	}
-	row("umem", b, size, "pin", c.pin_ns / 1e6);
-	row("umem", b, size, "unpin", c.release_ns / 1e6);
-	row("umem", b, size, "metadata", (double)c.metadata_bytes * SZ_1G / size);
 }
 
 static int iommufd = -1, vfio_dev = -1;
@@ -340,19 +370,36 @@ static size_t parse_size(const char *s)
 int main(int argc, char **argv)
 {
 	bool want_iommufd = false, have_iommufd = false;
-	int gup_fd, umem_fd, i, rc = 0;
+	const char *backing = NULL;
+	int gup_fd = -1, umem_fd = -1, i, rc = 0;
 
-	if (argc > 1 && !strcmp(argv[1], "--iommufd")) {
-		want_iommufd = true;
+	for (;;) {
+		if (argc > 1 && !strcmp(argv[1], "--iommufd")) {
+			want_iommufd = true;
+		} else if (argc > 2 && !strcmp(argv[1], "--only")) {
+			only = argv[2];
+			argv++;
+			argc--;
+		} else if (argc > 2 && !strcmp(argv[1], "--backing")) {
+			backing = argv[2];
+			argv++;
+			argc--;
+		} else {
+			break;
+		}
 		argv++;
 		argc--;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: pin_bench [--iommufd] SIZE... (multiples of 2M)\n");
+		fprintf(stderr, "usage: pin_bench [--iommufd] [--only WORKLOAD] [--backing 4K|THP|hugetlb] SIZE... (multiples of 2M)\n");
 		return 2;
 	}
-	gup_fd = open("/sys/kernel/debug/gup_test", O_RDWR);
-	umem_fd = open("/dev/test_umem", O_RDWR);
+	if (wanted("gup-pin-fast") || wanted("gup-pin-longterm"))
+		gup_fd = open("/sys/kernel/debug/gup_test", O_RDWR);
+	if (wanted("umem") || wanted("umem-nodirty"))
+		umem_fd = open("/dev/test_umem", O_RDWR);
+	if (!wanted("iommufd"))
+		want_iommufd = false;
 	if (want_iommufd)
 		have_iommufd = iommufd_setup();
 	printf("# pin_bench: gup_test %s, test_umem %s, iommufd %s\n",
@@ -371,7 +418,11 @@ int main(int argc, char **argv)
 		}
 		for (b = 0; b < NR_BACKINGS; b++) {
 			struct buf m;
-			int ret = buf_alloc(b, size, &m);
+			int ret;
+
+			if (backing && strcasecmp(backing, backing_name[b]))
+				continue;
+			ret = buf_alloc(b, size, &m);
 
 			if (ret) {
 				fprintf(stderr, "pin_bench: %s %s: mmap: %s\n",

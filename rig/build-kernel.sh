@@ -4,6 +4,8 @@
 # Build the x86_64 guest kernel from rig/configs/vm.config.
 #   rig/build-kernel.sh patched   -> build/x86-patched/arch/x86/boot/bzImage
 #   rig/build-kernel.sh stock     -> build/x86-stock/arch/x86/boot/bzImage
+# VM_CONFIG=bench builds the same without the debug options
+# (rig/configs/bench.config on top) into build/x86-<flavour>-bench.
 # Incremental: the object directory is kept; the config is only regenerated
 # when the fragment changed.  ccache is used when installed.
 set -euo pipefail
@@ -11,7 +13,12 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=${1:-patched}
 shift || true
 src=$("$top/rig/tree.sh" "$flavour")
-obj=$top/build/x86-$flavour
+variant=${VM_CONFIG:-}
+case "$variant" in
+'' | bench) ;;
+*) echo "build-kernel.sh: VM_CONFIG=$variant: only bench or empty" >&2; exit 2 ;;
+esac
+obj=$top/build/x86-$flavour${variant:+-$variant}
 mkdir -p "$obj"
 
 cc=gcc
@@ -24,7 +31,15 @@ fi
 mk=(make -C "$src" O="$obj" ARCH=x86_64 CC="$cc" HOSTCC=gcc -j"$(nproc)"
     KBUILD_BUILD_TIMESTAMP="umem rig" KBUILD_BUILD_USER=umem KBUILD_BUILD_HOST=rig)
 
-frag=$top/rig/configs/vm.config
+frag=$obj/frag.wanted
+mkdir -p "$obj"
+if [ -n "$variant" ]; then
+	over=$top/rig/configs/$variant.config
+	syms=$(sed -nE 's/^(# drop )?(CONFIG_[A-Z0-9_]+).*/\2/p' "$over" | paste -sd'|')
+	{ grep -vE "^($syms)=" "$top/rig/configs/vm.config"; cat "$over"; } > "$frag"
+else
+	cp "$top/rig/configs/vm.config" "$frag"
+fi
 sum=$(cat "$frag" | sha1sum | cut -c1-40)-$flavour
 if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.fragment" 2>/dev/null)" != "$sum" ]; then
 	cp "$frag" "$obj/frag.config"

@@ -28,7 +28,8 @@ while [ $# -gt 0 ]; do
 done
 cmd=${*:-true}
 
-kernel=$top/build/x86-$flavour/arch/x86/boot/bzImage
+# VM_CONFIG=bench: the kernel without debug options (rig/build-kernel.sh)
+kernel=$top/build/x86-$flavour${VM_CONFIG:+-$VM_CONFIG}/arch/x86/boot/bzImage
 if [ -z "${VM_NO_BUILD:-}" ] || [ ! -f "$kernel" ]; then
 	"$top/rig/build-kernel.sh" "$flavour" > "$top/build/build-$flavour.log" 2>&1 ||
 		{ tail -40 "$top/build/build-$flavour.log"; echo "vm-run: kernel build failed" >&2; exit 1; }

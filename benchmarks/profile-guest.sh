@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# In the guest, as root: profile GUP_TEST PIN_LONGTERM, GUP_TEST PIN_FAST
+# and umem (dirty and clean release) of one buffer per backing with perf.
+#   profile-guest.sh BINDIR SIZE BACKING...
+# Only the samples under the timed call are reported (perf report --parent
+# with --exclude-other): pin_user_pages(), pin_user_pages_fast() or
+# umem_get() for the pin, unpin_user_pages() or umem_release() for the
+# release; faulting the buffer in and test_umem's read-back are left out,
+# as they are out of the times pin_bench reports.
+bin=$1 size=$2
+shift 2
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+echo 0 > /proc/sys/kernel/kptr_restrict
+echo -1 > /proc/sys/kernel/perf_event_paranoid
+cd /tmp || exit 1
+rc=0
+
+# report TITLE PARENT_REGEX
+report() {
+	echo "### $1: self, samples under $2 (percent of those)"
+	perf report -q -i /tmp/perf.data --stdio --no-children -g none -n \
+		-p "$2" -x --sort symbol --percentage relative \
+		--percent-limit 2 2>/dev/null | sed '/^$/d' | head -20 |
+		sed 's/ *-  *- .*//'
+	echo "### $1: inclusive"
+	perf report -q -i /tmp/perf.data --stdio --children -g none -n \
+		-p "$2" -x --sort symbol --percentage relative \
+		--percent-limit 5 2>/dev/null | sed '/^$/d' |
+		grep -v -E 'do_syscall_64|entry_SYSCALL|x64_sys_call|ioctl' | head -20 |
+		sed 's/ *-  *- .*//'
+}
+
+echo "==== profile begin"
+echo "# $(uname -r), pin_bench $size, perf $(perf version 2>/dev/null | cut -d' ' -f3)," \
+	"cpu-clock at 1000 Hz"
+for b in "$@"; do
+	for w in gup-pin-longterm gup-pin-fast umem umem-nodirty; do
+		echo
+		echo "## $w $b $size"
+		perf record -q -e cpu-clock -F 1000 -g -o /tmp/perf.data -- \
+			"$bin/pin_bench" --only "$w" --backing "$b" "$size" > /tmp/pb.out 2>&1 ||
+			{ rc=1; cat /tmp/pb.out; continue; }
+		grep '^csv' /tmp/pb.out | grep -v metadata | sed 's/^/# /'
+		case $w in
+		gup-pin-longterm) report pin '^pin_user_pages$'; report unpin '^unpin_user_pages$' ;;
+		gup-pin-fast) report pin '^pin_user_pages_fast$'; report unpin '^unpin_user_pages$' ;;
+		umem*) report pin '^umem_get$'; report release '^umem_release$' ;;
+		esac
+	done
+done
+echo "==== profile end"
+exit $rc
