@@ -60,7 +60,9 @@ for s in $sizes; do
 	[ "$mb" -gt "$max_mb" ] && max_mb=$mb
 done
 hugepages=$(( max_mb / 2 + 16 ))
-mem_mb=$(( 2 * max_mb + 3072 ))
+# 1 GiB pages for the whole-GiB sizes (the hugetlb-1G rows)
+hugepages_1g=$(( max_mb / 1024 ))
+mem_mb=$(( 2 * max_mb + hugepages_1g * 1024 + 3072 ))
 [ "$mem_mb" -ge 6144 ] || mem_mb=6144
 
 raw=$work/raw.csv
@@ -74,6 +76,7 @@ for rep in $(seq 1 "$reps"); do
 		log=$work/$k-$rep.log
 		echo "bench: rep $rep/$reps, $k kernel, sizes $sizes" >&2
 		VM_NO_BUILD=1 VM_MEM=${mem_mb}M VM_HUGEPAGES=$hugepages \
+			VM_HUGEPAGES_1G=$hugepages_1g \
 			"$top/rig/vm-run.sh" $flag -- \
 			"sh $top/benchmarks/bench-guest.sh $top/build/bin $sizes" > "$log" 2>&1 || {
 			grep -v '^csv,' "$log" | tail -30 >&2

@@ -4,7 +4,8 @@
  *
  *   pin_bench [--iommufd] [--only WORKLOAD] [--backing BACKING] SIZE...
  *
- * For each SIZE and backing (4K pages, THP, 2M hugetlbfs) the buffer is
+ * For each SIZE and backing (4K pages, THP, 2M hugetlbfs, and 1G hugetlbfs
+ * for whole-GiB sizes when the guest has 1G pages reserved) the buffer is
  * faulted in first, then pinned and released by whichever of these the
  * running kernel has:
  *
@@ -54,6 +55,9 @@
 
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB	(21 << 26)
+#endif
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB	(30 << 26)
 #endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -129,8 +133,10 @@ struct bench_vfio_attach_pt {
 /* Below edu's default 28-bit DMA mask is not needed: nothing DMAs here. */
 #define BENCH_IOVA		(1ULL << 32)
 
-enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
-static const char *const backing_name[NR_BACKINGS] = { "4K", "THP", "hugetlb" };
+enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, BACK_HUGETLB_1G, NR_BACKINGS };
+static const char *const backing_name[NR_BACKINGS] = {
+	"4K", "THP", "hugetlb", "hugetlb-1G"
+};
 
 static double now_ms(void)
 {
@@ -167,10 +173,11 @@ static int buf_alloc(enum backing b, size_t size, struct buf *m)
 	uintptr_t start;
 
 	memset(m, 0, sizeof(*m));
-	if (b == BACK_HUGETLB) {
+	if (b == BACK_HUGETLB || b == BACK_HUGETLB_1G) {
 		m->maplen = size;
 		m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			       flags | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+			       flags | MAP_HUGETLB | (b == BACK_HUGETLB ?
+			       MAP_HUGE_2MB : MAP_HUGE_1GB), -1, 0);
 		if (m->base == MAP_FAILED)
 			return -errno;
 		m->addr = m->base;
@@ -347,6 +354,19 @@ static void bench_iommufd(enum backing b, struct buf *m, size_t size)
 	row("iommufd", b, size, "unmap", now_ms() - t0);
 }
 
+static bool have_1g_pages(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "r");
+	long n = 0;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n > 0;
+}
+
 static size_t parse_size(const char *s)
 {
 	char *end;
@@ -391,7 +411,7 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: pin_bench [--iommufd] [--only WORKLOAD] [--backing 4K|THP|hugetlb] SIZE... (multiples of 2M)\n");
+		fprintf(stderr, "usage: pin_bench [--iommufd] [--only WORKLOAD] [--backing 4K|THP|hugetlb|hugetlb-1G] SIZE... (multiples of 2M)\n");
 		return 2;
 	}
 	if (wanted("gup-pin-fast") || wanted("gup-pin-longterm"))
@@ -421,6 +441,10 @@ int main(int argc, char **argv)
 			int ret;
 
 			if (backing && strcasecmp(backing, backing_name[b]))
+				continue;
+			/* 1G pages: whole pages, and only if some are reserved */
+			if (b == BACK_HUGETLB_1G &&
+			    (size % SZ_1G || !have_1g_pages()))
 				continue;
 			ret = buf_alloc(b, size, &m);
 

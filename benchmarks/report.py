@@ -27,7 +27,7 @@ TIMED = {
     'umem': ('umem (test_umem)', {'pin': 'umem_get', 'unpin': 'umem_release'}),
     'umem-nodirty': ('umem (test_umem)', {'pin': 'umem_get', 'unpin': 'umem_release'}),
 }
-BACKINGS = ['4K', 'THP', 'hugetlb']
+BACKINGS = ['4K', 'THP', 'hugetlb', 'hugetlb-1G']
 
 
 def size_str(n):
@@ -173,7 +173,8 @@ def main():
                             f.write(f'{n / (1 << 30):g} {st[0]:.3f} {st[1]:.3f} {st[2]:.3f}\n')
                     f.write('\n\n')
                     blocks.append((wl, op, kernel, b))
-    colors = {'4K': '#1f77b4', 'THP': '#2ca02c', 'hugetlb': '#d62728'}
+    colors = {'4K': '#1f77b4', 'THP': '#2ca02c', 'hugetlb': '#d62728',
+              'hugetlb-1G': '#9467bd'}
     gp = ['set terminal pngcairo size 1400,1000 font ",10" noenhanced',
           f'set output "{os.path.join(outdir, "plot.png")}"',
           'set multiplot layout 2,2 title "stock 6.12 (dashed) against umem (solid), '

@@ -47,7 +47,11 @@ log=$vm/console-$flavour.log
 append="console=ttyS0 loglevel=4 log_buf_len=8M root=root rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
 append+=" init=$top/rig/guest-init.sh panic=-1 intel_iommu=on"
-append+=" transparent_hugepage=always hugepages=${VM_HUGEPAGES:-1100}"
+append+=" transparent_hugepage=always"
+# VM_HUGEPAGES_1G: 1 GiB hugetlb pages reserved at boot (default none)
+[ "${VM_HUGEPAGES_1G:-0}" -gt 0 ] &&
+	append+=" hugepagesz=1G hugepages=$VM_HUGEPAGES_1G hugepagesz=2M"
+append+=" hugepages=${VM_HUGEPAGES:-1100}"
 append+=" kmemleak=on"
 [ "$kunit" = 1 ] || append+=" kunit.enable=0"
 

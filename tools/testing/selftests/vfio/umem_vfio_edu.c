@@ -6,11 +6,13 @@
  * VFIO_TYPE1v2_IOMMU container and checks what userspace can observe of
  * VFIO_IOMMU_MAP_DMA / VFIO_IOMMU_UNMAP_DMA, on any kernel:
  *
- *  - 4K-page, THP and hugetlbfs buffers from 4 KiB to --big bytes (default
- *    1 GiB) mapped below the device's DMA mask (36 bits: the rig runs QEMU
- *    with -device edu,dma_mask=0xfffffffff); the device reads
- *    (RAM->EDU) and writes (EDU->RAM) 2 KiB windows across 4K and 2M
- *    boundaries and at the mapping's last bytes, every moved byte checked;
+ *  - 4K-page, THP and hugetlbfs (2M pages; 1G pages too when the guest has
+ *    them reserved) buffers from 4 KiB to --big bytes (default 1 GiB)
+ *    mapped below the device's DMA mask (36 bits: the rig runs QEMU with
+ *    -device edu,dma_mask=0xfffffffff); the device reads (RAM->EDU) and
+ *    writes (EDU->RAM) 2 KiB windows across 4K and 2M boundaries, the
+ *    middle (a 1G boundary for 2G) and the mapping's last bytes, every
+ *    moved byte checked;
  *    VmLck charged and uncharged; MAP_DMA/UNMAP_DMA of --big timed;
  *  - the v2 unmap rules (bisecting unmaps refused, EEXIST on overlap,
  *    VFIO_DMA_UNMAP_FLAG_ALL returns the total), the reserved MSI window;
@@ -68,6 +70,9 @@
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB	(21 << MAP_HUGE_SHIFT)
 #endif
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB	(30 << MAP_HUGE_SHIFT)
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -102,12 +107,13 @@
 
 #define GUARD		64	/* bytes checked untouched around a DMA window */
 
-enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
+enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, BACK_HUGETLB_1G, NR_BACKINGS };
 
 static const char *const backing_name[NR_BACKINGS] = {
 	[BACK_4K]	= "4K",
 	[BACK_THP]	= "THP",
 	[BACK_HUGETLB]	= "hugetlb",
+	[BACK_HUGETLB_1G] = "hugetlb-1G",
 };
 
 /* Shared with forked children so that their results count and number on */
@@ -956,10 +962,17 @@ static int buf_alloc(enum backing b, size_t size, struct buf *m)
 		if (madvise(m->base, size, MADV_HUGEPAGE))
 			return -errno;
 		break;
-	default:
+	case BACK_HUGETLB:
 		m->maplen = (size + SZ_2M - 1) & ~(SZ_2M - 1);
 		m->base = mmap(NULL, m->maplen, prot,
 			       anon | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+		if (m->base == MAP_FAILED)
+			return -errno;
+		break;
+	default:
+		m->maplen = (size + SZ_1G - 1) & ~(SZ_1G - 1);
+		m->base = mmap(NULL, m->maplen, prot,
+			       anon | MAP_HUGETLB | MAP_HUGE_1GB, -1, 0);
 		if (m->base == MAP_FAILED)
 			return -errno;
 		break;
@@ -1020,7 +1033,8 @@ static void case_backing(enum backing b, size_t size, bool timed)
 	ret = buf_alloc(b, size, &m);
 	if (ret) {
 		why("mmap/madvise: %s%s", strerror(-ret), b == BACK_HUGETLB ?
-		    " (2M hugetlb pages reserved? /proc/sys/vm/nr_hugepages)" : "");
+		    " (2M hugetlb pages reserved? /proc/sys/vm/nr_hugepages)" :
+		    b == BACK_HUGETLB_1G ? " (1G hugetlb pages reserved?)" : "");
 		check(false, "%s: allocate", what);
 		buf_free(&m);
 		return;
@@ -1724,9 +1738,10 @@ static void case_disable_hugepages(void)
  */
 static void case_replay(const char *bdf)
 {
-	static const size_t size[NR_BACKINGS] = { SZ_16M, SZ_64M, SZ_64M };
-	struct buf m[NR_BACKINGS] = { 0 };
-	uint64_t iova[NR_BACKINGS], next = iova_low, got = 0, total = 0;
+	static const size_t size[] = { SZ_16M, SZ_64M, SZ_64M };
+	enum { NR = sizeof(size) / sizeof(size[0]) };	/* 4K, THP, hugetlb */
+	struct buf m[NR] = { 0 };
+	uint64_t iova[NR], next = iova_low, got = 0, total = 0;
 	char path[PATH_MAX], what[64];
 	long long pins0, pins;
 	bool mdev = false;
@@ -1754,7 +1769,7 @@ static void case_replay(const char *bdf)
 
 	lck0 = vmlck();
 	pins0 = foll_pin_delta();
-	for (b = 0; b < NR_BACKINGS; b++) {
+	for (b = 0; b < NR; b++) {
 		snprintf(what, sizeof(what), "replay: %s %zuM", backing_name[b],
 			 size[b] >> 20);
 		ret = buf_alloc(b, size[b], &m[b]);
@@ -1792,10 +1807,10 @@ static void case_replay(const char *bdf)
 	check(lck - lck0 == (long)(total / 1024) &&
 	      pins - pins0 == (long long)(total / SZ_4K),
 	      "replay: the attach pinned and charged all %llu kB of %d mappings",
-	      (unsigned long long)total / 1024, NR_BACKINGS);
+	      (unsigned long long)total / 1024, NR);
 	if (!check(device_setup(bdf), "replay: edu device fd, BAR0, bus master"))
 		goto out;
-	for (b = 0; b < NR_BACKINGS; b++) {
+	for (b = 0; b < NR; b++) {
 		snprintf(what, sizeof(what), "replay: %s %zuM", backing_name[b],
 			 size[b] >> 20);
 		dma_windows(m[b].addr, iova[b], size[b], what);
@@ -1834,13 +1849,23 @@ out:
 	if (container >= 0)
 		close(container);
 	container = -1;
-	for (b = 0; b < NR_BACKINGS; b++)
+	for (b = 0; b < NR; b++)
 		buf_free(&m[b]);
 	if (mdev) {
 		ret = write_file(MDEV_DEV "/remove", "1");
 		why("remove: %s", strerror(-ret));
 		check(!ret, "replay: remove the mdev");
 	}
+}
+
+static long hugetlb_1g_pages(void)
+{
+	char buf[32] = "";
+
+	if (read_file("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages",
+		      buf, sizeof(buf)))
+		return 0;
+	return strtol(buf, NULL, 10);
 }
 
 static void usage(const char *prog)
@@ -1850,7 +1875,8 @@ static void usage(const char *prog)
 		"  --demo       only map, DMA-check and unmap --big per backing\n"
 		"  --big SIZE   size of the largest mapping per backing (default 1G)\n"
 		"  --no-big     skip the largest mappings\n"
-		"  --only LIST  backings to map, of 4K,THP,hugetlb (default all)\n"
+		"  --only LIST  backings to map, of 4K,THP,hugetlb,hugetlb-1G (default: all;\n"
+		"               hugetlb-1G if 1G pages are reserved, for sizes of whole GiB)\n"
 		"  --no-replay  skip the replay case (it needs an mtty mdev)\n", prog);
 	exit(2);
 }
@@ -1871,7 +1897,8 @@ int main(int argc, char **argv)
 	long lck_start, lck_end;
 	long long pins_start, pins_end;
 	bool no_big = false, demo = false, replay = true;
-	bool only[NR_BACKINGS] = { true, true, true };
+	/* hugetlb-1G: by default only if the guest has 1G pages reserved */
+	bool only[NR_BACKINGS] = { true, true, true, hugetlb_1g_pages() > 0 };
 	char *tok;
 	double t0;
 	char bdf[NAME_MAX + 1];
@@ -1901,7 +1928,7 @@ int main(int argc, char **argv)
 					if (!strcasecmp(tok, backing_name[b]))
 						break;
 				if (b == NR_BACKINGS) {
-					fprintf(stderr, "--only: %s is not 4K, THP or hugetlb\n", tok);
+					fprintf(stderr, "--only: %s is not 4K, THP, hugetlb or hugetlb-1G\n", tok);
 					return 2;
 				}
 				only[b] = true;
@@ -1974,9 +2001,13 @@ backings:
 		if (!only[b])
 			continue;
 		t0 = now_ms();
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < 4; i++) {
+			/* 1G pages: only sizes of whole pages */
+			if (b == BACK_HUGETLB_1G && sizes[i] % SZ_1G)
+				continue;
 			if ((i < 3 && !demo) || (i == 3 && !no_big))
 				case_backing(b, sizes[i], i == 3);
+		}
 		info("%s cases took %.1f s", backing_name[b], (now_ms() - t0) / 1e3);
 	}
 
