@@ -2,7 +2,7 @@
 /*
  * pin_bench: time long-term pinning of one buffer per backing, in the guest.
  *
- *   pin_bench [--iommufd] [--only WORKLOAD] [--backing BACKING] SIZE...
+ *   pin_bench [--iommufd] [--only WORKLOAD] [--backing BACKING] [--repeat N] SIZE...
  *
  * For each SIZE and backing (4K pages, THP, 2M hugetlbfs, and 1G hugetlbfs
  * for whole-GiB sizes when the guest has 1G pages reserved) the buffer is
@@ -27,7 +27,8 @@
  *
  * --only WORKLOAD (gup-pin-fast, gup-pin-longterm, umem, umem-nodirty or
  * iommufd) and --backing 4K|THP|hugetlb run one workload or backing:
- * benchmarks/profile.sh profiles them one at a time.
+ * benchmarks/profile.sh profiles them one at a time, with --repeat N to pin
+ * and release (GUP_TEST, umem) the same buffer N times for enough samples.
  *
  * Output: one line per measurement,
  *	csv,<workload>,<backing>,<bytes>,<op>,<ms>
@@ -391,6 +392,7 @@ int main(int argc, char **argv)
 {
 	bool want_iommufd = false, have_iommufd = false;
 	const char *backing = NULL;
+	int repeat = 1, r;
 	int gup_fd = -1, umem_fd = -1, i, rc = 0;
 
 	for (;;) {
@@ -398,6 +400,14 @@ int main(int argc, char **argv)
 			want_iommufd = true;
 		} else if (argc > 2 && !strcmp(argv[1], "--only")) {
 			only = argv[2];
+			argv++;
+			argc--;
+		} else if (argc > 2 && !strcmp(argv[1], "--repeat")) {
+			repeat = atoi(argv[2]);
+			if (repeat < 1) {
+				fprintf(stderr, "pin_bench: --repeat N, N >= 1\n");
+				return 2;
+			}
 			argv++;
 			argc--;
 		} else if (argc > 2 && !strcmp(argv[1], "--backing")) {
@@ -411,7 +421,7 @@ int main(int argc, char **argv)
 		argc--;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: pin_bench [--iommufd] [--only WORKLOAD] [--backing 4K|THP|hugetlb|hugetlb-1G] SIZE... (multiples of 2M)\n");
+		fprintf(stderr, "usage: pin_bench [--iommufd] [--only WORKLOAD] [--backing 4K|THP|hugetlb|hugetlb-1G] [--repeat N] SIZE... (multiples of 2M)\n");
 		return 2;
 	}
 	if (wanted("gup-pin-fast") || wanted("gup-pin-longterm"))
@@ -455,10 +465,12 @@ int main(int argc, char **argv)
 				rc = 1;
 				continue;
 			}
-			if (gup_fd >= 0)
-				bench_gup(gup_fd, b, &m, size);
-			if (umem_fd >= 0)
-				bench_umem(umem_fd, b, &m, size);
+			for (r = 0; r < repeat; r++) {
+				if (gup_fd >= 0)
+					bench_gup(gup_fd, b, &m, size);
+				if (umem_fd >= 0)
+					bench_umem(umem_fd, b, &m, size);
+			}
 			if (have_iommufd)
 				bench_iommufd(b, &m, size);
 			buf_free(&m);

@@ -3,14 +3,16 @@
 #
 # In the guest, as root: profile GUP_TEST PIN_LONGTERM, GUP_TEST PIN_FAST
 # and umem (dirty and clean release) of one buffer per backing with perf.
-#   profile-guest.sh BINDIR SIZE BACKING...
+#   profile-guest.sh BINDIR SIZE REPEAT BACKING...
+# Each workload pins and releases the buffer REPEAT times under one perf
+# record, for enough samples; the median time of each op is printed.
 # Only the samples under the timed call are reported (perf report --parent
 # with --exclude-other): pin_user_pages(), pin_user_pages_fast() or
 # umem_get() for the pin, unpin_user_pages() or umem_release() for the
 # release; faulting the buffer in and test_umem's read-back are left out,
 # as they are out of the times pin_bench reports.
-bin=$1 size=$2
-shift 2
+bin=$1 size=$2 repeat=$3
+shift 3
 mount -t debugfs none /sys/kernel/debug 2>/dev/null
 echo 0 > /proc/sys/kernel/kptr_restrict
 echo -1 > /proc/sys/kernel/perf_event_paranoid
@@ -33,16 +35,21 @@ report() {
 }
 
 echo "==== profile begin"
-echo "# $(uname -r), pin_bench $size, perf $(perf version 2>/dev/null | cut -d' ' -f3)," \
+echo "# $(uname -r), pin_bench $size x $repeat, perf $(perf version 2>/dev/null | cut -d' ' -f3)," \
 	"cpu-clock at 1000 Hz"
 for b in "$@"; do
 	for w in gup-pin-longterm gup-pin-fast umem umem-nodirty; do
 		echo
 		echo "## $w $b $size"
 		perf record -q -e cpu-clock -F 1000 -g -o /tmp/perf.data -- \
-			"$bin/pin_bench" --only "$w" --backing "$b" "$size" > /tmp/pb.out 2>&1 ||
-			{ rc=1; cat /tmp/pb.out; continue; }
-		grep '^csv' /tmp/pb.out | grep -v metadata | sed 's/^/# /'
+			"$bin/pin_bench" --only "$w" --backing "$b" --repeat "$repeat" \
+			"$size" > /tmp/pb.out 2>&1 || { rc=1; cat /tmp/pb.out; continue; }
+		# median time (ms) of each op over the repetitions
+		for op in pin unpin; do
+			grep "^csv,$w,$b,[0-9]*,$op," /tmp/pb.out | cut -d, -f6 | sort -n |
+				awk -v w="$w" -v op="$op" '{ v[NR] = $1 }
+					END { if (NR) printf "# %s %s: median %.1f ms of %d\n", w, op, v[int((NR + 1) / 2)], NR }'
+		done
 		case $w in
 		gup-pin-longterm) report pin '^pin_user_pages$'; report unpin '^unpin_user_pages$' ;;
 		gup-pin-fast) report pin '^pin_user_pages_fast$'; report unpin '^unpin_user_pages$' ;;
