@@ -962,20 +962,18 @@ static int buf_alloc(enum backing b, size_t size, struct buf *m)
 		if (madvise(m->base, size, MADV_HUGEPAGE))
 			return -errno;
 		break;
-	case BACK_HUGETLB:
-		m->maplen = (size + SZ_2M - 1) & ~(SZ_2M - 1);
-		m->base = mmap(NULL, m->maplen, prot,
-			       anon | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+	default: {
+		/* hugetlbfs: whole 2M or 1G pages */
+		size_t pgsz = b == BACK_HUGETLB ? SZ_2M : SZ_1G;
+
+		m->maplen = (size + pgsz - 1) & ~(pgsz - 1);
+		m->base = mmap(NULL, m->maplen, prot, anon | MAP_HUGETLB |
+			       (b == BACK_HUGETLB ? MAP_HUGE_2MB : MAP_HUGE_1GB),
+			       -1, 0);
 		if (m->base == MAP_FAILED)
 			return -errno;
 		break;
-	default:
-		m->maplen = (size + SZ_1G - 1) & ~(SZ_1G - 1);
-		m->base = mmap(NULL, m->maplen, prot,
-			       anon | MAP_HUGETLB | MAP_HUGE_1GB, -1, 0);
-		if (m->base == MAP_FAILED)
-			return -errno;
-		break;
+	}
 	}
 	m->addr = m->base;
 	return 0;
