@@ -159,18 +159,21 @@ def main():
               ('rdma-reg-mr', 'reg', 'ibv_reg_mr'),
               ('rdma-reg-mr', 'dereg', 'ibv_dereg_mr')]
     dat = os.path.join(outdir, 'plot.dat')
+    # Only series with data get a block: gnuplot's "index" counts blocks
+    # separated by two blank lines and does not count empty ones, so an
+    # empty block would shift every later index.
     blocks = []
-    have = set()
     with open(dat, 'w') as f:
         for wl, op, _ in panels:
             for kernel in ('stock', 'patched'):
                 for b in BACKINGS:
+                    pts = [(n, get(kernel, wl, b, n, op)) for n in sizes]
+                    pts = [(n, st) for n, st in pts if st]
+                    if not pts:
+                        continue
                     f.write(f'# {wl} {op} {kernel} {b}\n')
-                    for n in sizes:
-                        st = get(kernel, wl, b, n, op)
-                        if st:
-                            have.add(len(blocks))
-                            f.write(f'{n / (1 << 30):g} {st[0]:.3f} {st[1]:.3f} {st[2]:.3f}\n')
+                    for n, st in pts:
+                        f.write(f'{n / (1 << 30):g} {st[0]:.3f} {st[1]:.3f} {st[2]:.3f}\n')
                     f.write('\n\n')
                     blocks.append((wl, op, kernel, b))
     colors = {'4K': '#1f77b4', 'THP': '#2ca02c', 'hugetlb': '#d62728',
@@ -184,7 +187,7 @@ def main():
     for wl, op, title in panels:
         plots = []
         for i, (bwl, bop, kernel, b) in enumerate(blocks):
-            if (bwl, bop) != (wl, op) or i not in have:
+            if (bwl, bop) != (wl, op):
                 continue
             dt = 2 if kernel == 'stock' else 1
             plots.append(f'"{dat}" index {i} using 1:2:3:4 with yerrorlines '
