@@ -1157,6 +1157,21 @@ void umem_stream_fini(struct umem_stream *st)
 }
 EXPORT_SYMBOL_NS_GPL(umem_stream_fini, UMEM);
 
+/*
+ * The end of the block of pfns from @pfn for which pfn_valid() gives one
+ * answer and whose struct pages are contiguous: a memory subsection with
+ * SPARSEMEM; otherwise the pfn alone, as an architecture's own pfn_valid()
+ * may answer page by page.
+ */
+static unsigned long umem_pfn_block_end(unsigned long pfn)
+{
+#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_HAVE_ARCH_PFN_VALID)
+	return ALIGN(pfn + 1, PAGES_PER_SUBSECTION);
+#else
+	return pfn + 1;
+#endif
+}
+
 /**
  * umem_unpin_pfn_range() - Unpin a physically contiguous range of pages
  * @pfn: page frame number of the first page
@@ -1176,26 +1191,40 @@ unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
 				   bool dirty)
 {
 	unsigned long start = pfn, end = pfn + npages, unpinned = 0;
+	unsigned long block_end = pfn;
+	struct page *page = NULL;
 
 	while (pfn < end) {
 		struct folio *folio;
-		struct page *page;
 		unsigned long n;
 
-		if (umem_pfn_reserved(pfn)) {
+		/* One pfn_valid() and pfn_to_page() per block, not per page */
+		if (pfn >= block_end) {
+			block_end = umem_pfn_block_end(pfn);
+			page = pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
+		}
+		if (!page || PageReserved(page)) {
+			/* Unpin the ordinary pages before the skipped ones. */
 			if (start < pfn)
 				unpin_user_page_range_dirty_lock(pfn_to_page(start),
 								 pfn - start,
 								 dirty);
 			unpinned += pfn - start;
-			start = ++pfn;
-			continue;
+			n = page ? 1 : min(block_end - pfn, end - pfn);
+			pfn += n;
+			start = pfn;
+		} else {
+			/* The pages of a folio are all reserved or none is. */
+			folio = page_folio(page);
+			n = 1;
+			if (folio_test_large(folio))
+				n = folio_nr_pages(folio) -
+				    folio_page_idx(folio, page);
+			n = min(n, end - pfn);
+			pfn += n;
 		}
-		/* The pages of a folio are all reserved or none is. */
-		page = pfn_to_page(pfn);
-		folio = page_folio(page);
-		n = folio_nr_pages(folio) - folio_page_idx(folio, page);
-		pfn += min(n, end - pfn);
+		if (page && pfn < block_end)
+			page += n;
 	}
 	if (start < end)
 		unpin_user_page_range_dirty_lock(pfn_to_page(start),

@@ -1521,6 +1521,65 @@ static void umem_test_bad_input(struct kunit *test)
 }
 
 /*
+ * umem_stream_next() hands out every page of the range once, in address
+ * order, as runs of contiguous pfns; umem_unpin_pfn_range() releases a run
+ * in any split, a large folio from its middle too, and counts what it
+ * unpinned. 4 MiB crosses memory subsections (2 MiB), where the unpin walk
+ * looks its pfns up again, and holds PMD-sized THPs where THP is always on.
+ * A range of pfns without a struct page unpins nothing.
+ */
+static void umem_test_stream(struct kunit *test)
+{
+	const unsigned long npages = SZ_4M / PAGE_SIZE;
+	struct umem_test_ctx *ctx = test->priv;
+	unsigned long addr, done = 0, bad = 0, pfn;
+	struct umem_stream st;
+	long n;
+
+	addr = umem_test_mmap_anon(test, SZ_4M + SZ_2M, PROT_READ | PROT_WRITE);
+	addr = ALIGN(addr, SZ_2M);
+	umem_test_fill(test, addr, SZ_4M);
+
+	umem_stream_init(&st, current->mm, true, 0);
+	while (done < npages) {
+		struct umem_run run;
+		unsigned long i, half;
+
+		n = umem_stream_next(&st, addr + done * PAGE_SIZE,
+				     npages - done, &run);
+		KUNIT_ASSERT_GT(test, n, 0);
+		ctx->pinned = true;
+		KUNIT_ASSERT_EQ(test, run.npages, (unsigned long)n);
+		KUNIT_ASSERT_LE(test, done + n, npages);
+		KUNIT_EXPECT_FALSE(test, run.reserved);
+		for (i = 0; i < n; i++) {
+			u8 *p = kmap_local_page(pfn_to_page(run.pfn + i));
+
+			if (umem_test_pattern_mismatch(p, addr + (done + i) * PAGE_SIZE,
+						       PAGE_SIZE) != PAGE_SIZE)
+				bad++;
+			kunmap_local(p);
+		}
+		half = n / 2;
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn, half, true),
+				half);
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn + half,
+							   n - half, false),
+				n - half);
+		done += n;
+	}
+	umem_stream_fini(&st);
+	KUNIT_EXPECT_EQ(test, done, npages);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+
+	/* The top of the physical address space has no memory map. */
+	pfn = PHYS_PFN(PHYS_ADDR_MAX) - 2 * (SZ_2M / PAGE_SIZE);
+	KUNIT_EXPECT_FALSE(test, pfn_valid(pfn));
+	KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 2 * (SZ_2M / PAGE_SIZE),
+						   true), 0);
+}
+
+/*
  * Huge pages: one entry per huge page, and the huge page size found.
  * hugetlb_file_setup() is not exported, so the hugetlb case needs the suite
  * built in.
@@ -1713,6 +1772,7 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_acct, umem_test_acct_gen_params),
 	KUNIT_CASE_PARAM(umem_test_rlimit, umem_test_rlimit_gen_params),
 	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
+	KUNIT_CASE(umem_test_stream),
 	KUNIT_CASE(umem_test_thp),
 	KUNIT_CASE(umem_test_hugetlb),
 	{}
