@@ -13,6 +13,9 @@
 # into build/x86-{stock,patched}-bench; BENCH_CONFIG=debug uses the debug
 # test kernels instead.
 #
+# VM_ACCEL=icount runs the guests with QEMU's -icount shift=0: times become
+# guest instruction counts, repeatable to the digit (see rig/vm-run.sh).
+#
 # Nothing here asserts anything about time; the run fails only if a
 # workload fails or a guest splats (rig/vm-run.sh checks that).
 set -euo pipefail
@@ -104,6 +107,10 @@ cp "$raw" "$out/raw.csv"
 	echo "- guest: QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')" \
 		"TCG, q35, intel-iommu, edu, 2 vCPUs, ${mem_mb} MiB, $kconfig"
 	echo "- sizes: $sizes; $reps repetitions per kernel, boots alternating; $(date -u +%Y-%m-%d)"
+	[ "${VM_ACCEL:-}" != icount ] ||
+		echo "- VM_ACCEL=icount: one TCG thread, -icount shift=0: the guest clock" \
+			"advances 1 ns per guest instruction, so every \"ms\" is a million guest" \
+			"instructions, blind to cache and TLB costs"
 } > "$work/machine.md"
 python3 "$top/benchmarks/report.py" "$raw" "$work/machine.md" "$out"
 echo "bench: $out/table.md, $out/plot.png" >&2

@@ -13,7 +13,7 @@ cd /tmp
 perf record -q -e cpu-clock -F 1000 -g -o /tmp/p.data -- $(dirname "$0")/../build/bin/umem_vfio_edu --demo --only 4K --big 4G > /tmp/o.txt 2>&1
 echo "==== unmap profile begin"
 uname -r
-grep -E "MAP_DMA|passed" /tmp/o.txt
+grep -E "MAP_DMA|passed|contiguous runs:" /tmp/o.txt
 P='vfio_iommu_type1_unmap_dma|vfio_dma_do_unmap|vfio_remove_dma'
 perf report -q -i /tmp/p.data --stdio --no-children -g none -n -p "$P" -x --sort symbol --percentage relative --percent-limit 1.5 2>/dev/null | sed '/^$/d' | head -30 | sed 's/ *-  *- .*//'
 echo "### inclusive"

@@ -55,8 +55,15 @@ append+=" hugepages=${VM_HUGEPAGES:-1100}"
 append+=" kmemleak=on"
 [ "$kunit" = 1 ] || append+=" kunit.enable=0"
 
+# VM_ACCEL=icount: one TCG thread with -icount shift=0, so that the guest's
+# clock advances 1 ns per guest instruction: times measured in the guest are
+# instruction counts, the same on every run and free of host noise (but
+# blind to cache and TLB costs).  For analysis, not for the benchmarks.
 accel="-accel tcg,thread=multi -cpu max"
-[ "${VM_ACCEL:-}" = kvm ] && accel="-accel kvm -cpu host"
+case "${VM_ACCEL:-}" in
+kvm) accel="-accel kvm -cpu host" ;;
+icount) accel="-accel tcg,thread=single -icount shift=0 -cpu max" ;;
+esac
 
 set +e
 timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \

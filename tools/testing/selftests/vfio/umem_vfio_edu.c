@@ -368,6 +368,51 @@ static long anon_huge_kb(const void *addr)
 	return val;
 }
 
+/*
+ * Number of physically contiguous runs of pages in [addr, addr + len), from
+ * /proc/self/pagemap (pfns need CAP_SYS_ADMIN), or -1 if they are hidden.
+ * The memory layout decides how many IOMMU map/unmap calls type1 makes.
+ */
+static long pfn_runs(const void *addr, size_t len)
+{
+	uint64_t buf[512], prev = 0;
+	size_t i, n, npages = len / SZ_4K, done = 0;
+	long runs = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while (done < npages) {
+		off_t off = ((uintptr_t)addr / SZ_4K + done) * sizeof(uint64_t);
+		ssize_t r;
+
+		n = npages - done < 512 ? npages - done : 512;
+		r = pread(fd, buf, n * sizeof(uint64_t), off);
+		if (r != (ssize_t)(n * sizeof(uint64_t))) {
+			runs = -1;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t pfn = buf[i] & ((1ULL << 55) - 1);
+
+			if (!(buf[i] >> 63) || !pfn) {
+				runs = -1;
+				goto out;
+			}
+			if (!done && !i)
+				runs = 1;
+			else if (pfn != prev + 1)
+				runs++;
+			prev = pfn;
+		}
+		done += n;
+	}
+out:
+	close(fd);
+	return runs;
+}
+
 /* ---- sysfs and VFIO setup ---------------------------------------------- */
 
 static int write_file(const char *path, const char *val)
@@ -1042,6 +1087,13 @@ static void case_backing(enum backing b, size_t size, bool timed)
 	t_touch = now_ms() - t0;
 	if (b == BACK_THP && size >= SZ_2M && (verbose || timed))
 		info("%s: AnonHugePages %ld kB", what, anon_huge_kb(m.addr));
+	if (timed) {
+		long runs = pfn_runs(m.addr, size);
+
+		if (runs > 0)
+			info("%s: physically contiguous runs: %ld, %.1f pages each on average",
+			     what, runs, (double)size / SZ_4K / runs);
+	}
 
 	lck0 = vmlck();
 	if (timed)
