@@ -14,7 +14,8 @@
 # test kernels instead.
 #
 # VM_ACCEL=icount runs the guests with QEMU's -icount shift=0: times become
-# guest instruction counts, repeatable to the digit (see rig/vm-run.sh).
+# guest instruction counts, repeatable boot to boot to ~0.03% (see
+# rig/vm-run.sh).
 #
 # Nothing here asserts anything about time; the run fails only if a
 # workload fails or a guest splats (rig/vm-run.sh checks that).

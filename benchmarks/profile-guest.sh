@@ -13,26 +13,10 @@
 # as they are out of the times pin_bench reports.
 bin=$1 size=$2 repeat=$3
 shift 3
-mount -t debugfs none /sys/kernel/debug 2>/dev/null
-echo 0 > /proc/sys/kernel/kptr_restrict
-echo -1 > /proc/sys/kernel/perf_event_paranoid
+. "$(dirname "$0")/perf-guest.sh"
+perf_setup
 cd /tmp || exit 1
 rc=0
-
-# report TITLE PARENT_REGEX
-report() {
-	echo "### $1: self, samples under $2 (percent of those)"
-	perf report -q -i /tmp/perf.data --stdio --no-children -g none -n \
-		-p "$2" -x --sort symbol --percentage relative \
-		--percent-limit 2 2>/dev/null | sed '/^$/d' | head -20 |
-		sed 's/ *-  *- .*//'
-	echo "### $1: inclusive"
-	perf report -q -i /tmp/perf.data --stdio --children -g none -n \
-		-p "$2" -x --sort symbol --percentage relative \
-		--percent-limit 5 2>/dev/null | sed '/^$/d' |
-		grep -v -E 'do_syscall_64|entry_SYSCALL|x64_sys_call|ioctl' | head -20 |
-		sed 's/ *-  *- .*//'
-}
 
 echo "==== profile begin"
 echo "# $(uname -r), pin_bench $size x $repeat, perf $(perf version 2>/dev/null | cut -d' ' -f3)," \
@@ -51,9 +35,9 @@ for b in "$@"; do
 					END { if (NR) printf "# %s %s: median %.1f ms of %d\n", w, op, v[int((NR + 1) / 2)], NR }'
 		done
 		case $w in
-		gup-pin-longterm) report pin '^pin_user_pages$'; report unpin '^unpin_user_pages$' ;;
-		gup-pin-fast) report pin '^pin_user_pages_fast$'; report unpin '^unpin_user_pages$' ;;
-		umem*) report pin '^umem_get$'; report release '^umem_release$' ;;
+		gup-pin-longterm) perf_report pin '^pin_user_pages$'; perf_report unpin '^unpin_user_pages$' ;;
+		gup-pin-fast) perf_report pin '^pin_user_pages_fast$'; perf_report unpin '^unpin_user_pages$' ;;
+		umem*) perf_report pin '^umem_get$'; perf_report release '^umem_release$' ;;
 		esac
 	done
 done

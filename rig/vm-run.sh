@@ -57,8 +57,9 @@ append+=" kmemleak=on"
 
 # VM_ACCEL=icount: one TCG thread with -icount shift=0, so that the guest's
 # clock advances 1 ns per guest instruction: times measured in the guest are
-# instruction counts, the same on every run and free of host noise (but
-# blind to cache and TLB costs).  For analysis, not for the benchmarks.
+# instruction counts, repeatable boot to boot to ~0.03% (the memory layout
+# still varies a little) and free of host noise, but blind to cache and TLB
+# costs.  For analysis, not for the benchmarks.
 accel="-accel tcg,thread=multi -cpu max"
 case "${VM_ACCEL:-}" in
 kvm) accel="-accel kvm -cpu host" ;;
