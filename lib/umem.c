@@ -86,6 +86,7 @@
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/overflow.h>
+#include <linux/page_runs.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -96,54 +97,137 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/umem.h>
 
-/* Pages pinned per GUP call: one order-0 page of page pointers. */
-#define UMEM_BATCH_PAGES	(PAGE_SIZE / sizeof(struct page *))
+/* Runs pinned per GUP call: one order-0 page of them. */
+#define UMEM_BATCH_RUNS		(PAGE_SIZE / sizeof(struct page_run))
 
 /* Largest entry when the caller sets no limit: what sg->length can hold. */
 #define UMEM_MAX_SEGMENT	ALIGN_DOWN(UINT_MAX, PAGE_SIZE)
 
+/*
+ * The next free entry of the table, allocating a chunk when the current
+ * one is full. @needed is an upper bound of the entries still to come,
+ * this one included: the last slot of a chunk is only used as an entry if
+ * it is the very last entry, otherwise it becomes the link to the next
+ * chunk, and a new chunk holds min(@needed, SG_MAX_SINGLE_ALLOC) entries,
+ * so only the last chunk is short (umem_sgt_free() and
+ * umem_metadata_bytes() rely on that). This is the layout
+ * sg_alloc_append_table_from_pages() builds.
+ */
+static struct scatterlist *umem_sgt_next(struct sg_append_table *t,
+					 unsigned long needed)
+{
+	struct scatterlist *next = NULL, *chunk;
+	unsigned int size;
+
+	if (t->prv) {
+		/* @needed was not an upper bound if the table is complete. */
+		next = sg_next(t->prv);
+		if (WARN_ON_ONCE(!next))
+			return ERR_PTR(-EINVAL);
+		if (!sg_is_last(next) || needed == 1)
+			return next;
+#ifdef CONFIG_ARCH_NO_SG_CHAIN
+		return ERR_PTR(-EOPNOTSUPP);
+#endif
+	}
+	size = min_t(unsigned long, needed, SG_MAX_SINGLE_ALLOC);
+	chunk = kmalloc_array(size, sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+	if (!chunk)
+		return ERR_PTR(-ENOMEM);
+	sg_init_table(chunk, size);
+	if (next) {
+		t->total_nents += size - 1;
+		sg_chain(next, 1, chunk);
+	} else {
+		t->sgt.sgl = chunk;
+		t->total_nents = size;
+	}
+	return chunk;
+}
+
 /**
- * umem_sgt_append_pages() - Append pinned pages to a umem's scatterlist
+ * umem_sgt_append_run() - Append a physically contiguous run to the table
  * @umem: the umem whose &umem.sgt_append grows; zeroed before the first call
- * @pages: @npages page pointers, in user address order
- * @npages: number of pages, at least 1
- * @max_seg_size: largest entry in bytes, 0 or at least %PAGE_SIZE; 0 means
- *	no limit beyond the scatterlist's own
- * @left_pages: pages later calls will append, 0 on the last call (which
- *	marks the end of the table). Must not be less than what is really
- *	appended later: it sizes the chunks sg_free_append_table() walks.
+ * @pfn: first page frame number of the run
+ * @npages: pages in the run, at least 1
+ * @max_seg: largest entry in bytes, a multiple of %PAGE_SIZE
+ * @left_pages: an upper bound of the pages later calls will append
  *
- * The one place umem builds its table; umem_init() calls it once per pinned
- * batch. Whole pages are appended (offset 0, %PAGE_SIZE each); a page that
- * is physically contiguous with the previous one, in this call or the last,
- * extends the previous entry unless that would exceed @max_seg_size. Takes
- * no page references: the caller owns the pages. Visible for KUnit, which
- * feeds it page arrays it allocated itself and frees the table with
- * sg_free_append_table().
+ * The one place umem builds its table, one pass over runs: the run extends
+ * the last entry if it follows it physically, and otherwise takes new
+ * entries, splitting at @max_seg. Whole pages (offset 0). Takes no page
+ * references. The call with @left_pages 0 that appends the last pages
+ * marks the end of the table. On -ENOMEM the table holds a prefix of the
+ * run, and &umem.npages counts the pages the table holds.
  *
  * Context: Process context. May sleep (GFP_KERNEL_ACCOUNT allocation).
- * Return: 0, or -EINVAL if @npages is 0 or @max_seg_size is below
- * %PAGE_SIZE, -ENOMEM if a chunk cannot be allocated (the table then holds
- * exactly what it held before the call; free it with
- * sg_free_append_table()), -EOPNOTSUPP on a second call on architectures
- * without scatterlist chaining.
+ * Return: 0, -ENOMEM, or -EOPNOTSUPP on architectures without scatterlist
+ * chaining when the table outgrows one chunk.
  */
-VISIBLE_IF_KUNIT int umem_sgt_append_pages(struct umem *umem,
-					   struct page **pages,
-					   unsigned int npages,
-					   unsigned int max_seg_size,
-					   unsigned int left_pages)
+VISIBLE_IF_KUNIT int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
+					 unsigned long npages,
+					 unsigned int max_seg,
+					 unsigned long left_pages)
 {
-	if (!npages || (max_seg_size && max_seg_size < PAGE_SIZE))
-		return -EINVAL;
+	struct sg_append_table *t = &umem->sgt_append;
+	struct scatterlist *sg = t->prv;
+	unsigned long n;
 
-	return sg_alloc_append_table_from_pages(&umem->sgt_append, pages,
-						npages, 0,
-						(unsigned long)npages << PAGE_SHIFT,
-						max_seg_size ?: UMEM_MAX_SEGMENT,
-						left_pages, GFP_KERNEL_ACCOUNT);
+	if (sg && page_to_pfn(sg_page(sg)) + (sg->length >> PAGE_SHIFT) == pfn &&
+	    sg->length < max_seg) {
+		n = min(npages, (unsigned long)(max_seg - sg->length) >> PAGE_SHIFT);
+		sg->length += n << PAGE_SHIFT;
+		pfn += n;
+		npages -= n;
+		umem->npages += n;
+	}
+	while (npages) {
+		n = min(npages, (unsigned long)max_seg >> PAGE_SHIFT);
+		sg = umem_sgt_next(t, DIV_ROUND_UP(npages, max_seg >> PAGE_SHIFT) +
+				      left_pages);
+		if (IS_ERR(sg))
+			return PTR_ERR(sg);
+		sg_set_page(sg, pfn_to_page(pfn), n << PAGE_SHIFT, 0);
+		t->prv = sg;
+		t->sgt.nents++;
+		t->sgt.orig_nents++;
+		pfn += n;
+		npages -= n;
+		umem->npages += n;
+	}
+	if (!left_pages)
+		sg_mark_end(t->prv);
+	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(umem_sgt_append_pages);
+EXPORT_SYMBOL_IF_KUNIT(umem_sgt_append_run);
+
+/**
+ * umem_sgt_free() - Free a table built by umem_sgt_append_run()
+ * @umem: the umem
+ *
+ * Walks the chunks as umem_sgt_next() allocated them. Leaves the table
+ * empty.
+ */
+VISIBLE_IF_KUNIT void umem_sgt_free(struct umem *umem)
+{
+	struct sg_append_table *t = &umem->sgt_append;
+	struct scatterlist *sgl = t->sgt.sgl, *next;
+	unsigned int left = t->total_nents;
+
+	while (sgl && left) {
+		next = NULL;
+		if (left > SG_MAX_SINGLE_ALLOC) {
+			next = sg_chain_ptr(&sgl[SG_MAX_SINGLE_ALLOC - 1]);
+			left -= SG_MAX_SINGLE_ALLOC - 1;
+		} else {
+			left = 0;
+		}
+		kfree(sgl);
+		sgl = next;
+	}
+	memset(t, 0, sizeof(*t));
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_sgt_free);
 
 /*
  * Check what userspace can get wrong before anything is allocated, and
@@ -291,76 +375,107 @@ static void umem_unpin(struct umem *umem, bool dirty)
 	struct scatterlist *sg;
 	unsigned int i;
 
-	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i)
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
 		unpin_user_page_range_dirty_lock(sg_page(sg),
 						 sg->length >> PAGE_SHIFT,
 						 make_dirty);
-	sg_free_append_table(&umem->sgt_append);
+		cond_resched();
+	}
+	umem_sgt_free(umem);
+}
+
+/* Unpin the pages of @runs from page @off of run @idx on. */
+static void umem_unpin_runs(const struct page_runs *runs, unsigned int idx,
+			    unsigned long off)
+{
+	for (; idx < runs->nr; idx++, off = 0)
+		unpin_user_page_range_dirty_lock(pfn_to_page(runs->runs[idx].pfn + off),
+						 runs->runs[idx].nr_pages - off,
+						 false);
 }
 
 /*
- * Pin @npages pages from the page holding umem->address, @batch at a time
- * through @scratch, appending each batch to the table. On failure the table
- * holds exactly the pages of the batches before the failing one (the caller
- * unpins them with umem_unpin()); the failing batch is unpinned here.
+ * The one pin loop of umem, under umem_init() and the streams alike: pin up
+ * to @nr_pages from @addr into @runs, emptied first, with one GUP call that
+ * stops when @runs is full. A THP or hugetlb page mapped whole costs one
+ * run, PTE-mapped pages merge when their pfns are adjacent (see
+ * pin_user_pages_runs_fast()). current's mm is pinned with GUP-fast;
+ * another mm under its mmap_lock, taken for read around this call only.
  */
-static int umem_pin_pages(struct umem *umem, unsigned long npages,
-			  struct page **scratch, unsigned int batch,
-			  unsigned int max_seg_size)
+static long umem_pin_runs(struct mm_struct *mm, unsigned long addr,
+			  unsigned long nr_pages, unsigned int gup_flags,
+			  struct page_runs *runs)
 {
+	int locked = 1;
+	long pinned;
+
+	runs->nr = 0;
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if (mm == current->mm)
+		return pin_user_pages_runs_fast(addr, nr_pages, gup_flags, runs);
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	pinned = pin_user_pages_runs_remote(mm, addr, nr_pages, gup_flags, runs,
+					    &locked);
+	if (locked)
+		mmap_read_unlock(mm);
+	return pinned;
+}
+
+/*
+ * Pin @npages pages from the page holding umem->address through @runs and
+ * append each batch of runs to the table. On failure the table holds
+ * exactly umem->npages pages (the caller unpins them with umem_unpin());
+ * the rest of the failing batch is unpinned here.
+ */
+static int umem_pin(struct umem *umem, unsigned long npages,
+		    struct page_runs *runs, unsigned int max_seg_size)
+{
+	unsigned int max_seg = ALIGN_DOWN(max_seg_size ?: UMEM_MAX_SEGMENT,
+					  PAGE_SIZE);
 	unsigned long addr = ALIGN_DOWN(umem->address, PAGE_SIZE);
 	unsigned int gup_flags = FOLL_LONGTERM;
-	struct mm_struct *mm = umem->mm;
-	bool remote = mm != current->mm;
-	int locked = 0;
+	unsigned long left, done;
+	unsigned int i;
 	long pinned;
-	int ret = 0;
+	int ret;
 
 	if (umem->writable)
 		gup_flags |= FOLL_WRITE;
 
 	while (npages) {
-		unsigned int n = min_t(unsigned long, npages, batch);
-
 		cond_resched();
-		if (!remote) {
-			pinned = pin_user_pages_fast(addr, n, gup_flags, scratch);
-		} else {
-			if (!locked) {
-				mmap_read_lock(mm);
-				locked = 1;
-			}
-			/* May drop the lock and clear @locked; retaken above. */
-			pinned = pin_user_pages_remote(mm, addr, n, gup_flags,
-						       scratch, &locked);
-		}
+		pinned = umem_pin_runs(umem->mm, addr, npages, gup_flags, runs);
 		/* GUP reports a hole after the first page as a short pin. */
-		if (pinned <= 0) {
-			ret = pinned ?: -EFAULT;
-			break;
-		}
+		if (pinned <= 0)
+			return pinned ?: -EFAULT;
 		npages -= pinned;
 		addr += pinned << PAGE_SHIFT;
 
-		ret = umem_sgt_append_pages(umem, scratch, pinned, max_seg_size,
-					    npages);
-		if (ret) {
-			unpin_user_pages(scratch, pinned);
-			break;
+		left = pinned;
+		done = umem->npages;
+		for (i = 0; i < runs->nr; i++) {
+			left -= runs->runs[i].nr_pages;
+			ret = umem_sgt_append_run(umem, runs->runs[i].pfn,
+						  runs->runs[i].nr_pages,
+						  max_seg, left + npages);
+			if (ret) {
+				/* Skip what the table took of run @i. */
+				umem_unpin_runs(runs, i, umem->npages - done);
+				return ret;
+			}
+			done += runs->runs[i].nr_pages;
 		}
-		umem->npages += pinned;
 	}
-	if (locked)
-		mmap_read_unlock(mm);
-	return ret;
+	return 0;
 }
 
 static int __umem_init(struct umem *umem, const struct umem_args *args)
 {
 	struct mm_struct *mm = args->mm ?: current->mm;
-	struct page **scratch;
+	struct page_runs runs = { .max = UMEM_BATCH_RUNS };
 	unsigned long npages;
-	unsigned int batch;
 	int ret;
 
 	ret = umem_check_args(args, &npages);
@@ -390,14 +505,13 @@ static int __umem_init(struct umem *umem, const struct umem_args *args)
 	if (ret)
 		goto err_mmput;
 
-	batch = min_t(unsigned long, npages, UMEM_BATCH_PAGES);
-	scratch = kmalloc_array(batch, sizeof(*scratch), GFP_KERNEL);
-	if (!scratch) {
+	runs.runs = (struct page_run *)__get_free_page(GFP_KERNEL);
+	if (!runs.runs) {
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
-	ret = umem_pin_pages(umem, npages, scratch, batch, args->max_seg_size);
-	kfree(scratch);
+	ret = umem_pin(umem, npages, &runs, args->max_seg_size);
+	free_page((unsigned long)runs.runs);
 	if (ret)
 		goto err_unpin;
 
@@ -988,31 +1102,52 @@ bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter)
 EXPORT_SYMBOL_NS_GPL(__umem_phys_block_iter_next, UMEM);
 
 /*
- * Streaming pins. umem_stream_next() pins up to one batch ahead into
- * st->pages and hands out the longest physically contiguous prefix; the
- * rest of the batch stays pinned in the stream for the next call, which
- * normally asks for the address right after the run. A call for any other
- * address first gives the leftovers back. Nothing else is allocated, so a
- * stream over any range costs one page of page pointers.
+ * Streaming pins. umem_stream_fill() pins ahead into st->runs with the same
+ * loop as umem_init(), as many pages as umem_stream_next() was asked for
+ * (or st->batch) until the runs fill up, and umem_stream_next() hands out
+ * the runs as GUP produced them. The rest stays pinned in the stream for
+ * the next call, which normally asks for the address right after the run;
+ * a call for any other address first gives the leftovers back. Nothing else
+ * is allocated, so a stream over any range costs one page of runs.
  */
 static long umem_stream_fill(struct umem_stream *st, unsigned long addr,
 			     unsigned long max_pages)
 {
-	unsigned int n = min_t(unsigned long, max_pages, st->capacity);
+	unsigned long n = st->batch ? min(max_pages, st->batch) : max_pages;
 	long pinned;
 
 	cond_resched();
-	if (mmap_read_lock_killable(st->mm))
-		return -EINTR;
-	pinned = pin_user_pages_remote(st->mm, addr, n, st->gup_flags,
-				       st->pages, NULL);
-	mmap_read_unlock(st->mm);
+	pinned = umem_pin_runs(st->mm, addr, n, st->gup_flags, &st->runs);
 	if (pinned <= 0)
 		return pinned ?: -EFAULT;
 	st->addr = addr;
-	st->size = pinned;
-	st->offset = 0;
+	st->left = pinned;
+	st->idx = 0;
+	st->off = 0;
 	return pinned;
+}
+
+/*
+ * How many of the @n pages from @pfn are of the kind of the first one,
+ * reserved or not (see &umem_run.reserved). The pages of a folio are all
+ * reserved or none is: one test per folio.
+ */
+static unsigned long umem_run_same_kind(unsigned long pfn, unsigned long n,
+					bool *reserved)
+{
+	unsigned long done = 0;
+
+	*reserved = PageReserved(pfn_to_page(pfn));
+	while (done < n) {
+		struct page *page = pfn_to_page(pfn + done);
+		struct folio *folio;
+
+		if (PageReserved(page) != *reserved)
+			break;
+		folio = page_folio(page);
+		done += folio_nr_pages(folio) - folio_page_idx(folio, page);
+	}
+	return min(done, n);
 }
 
 /**
@@ -1021,28 +1156,28 @@ static long umem_stream_fill(struct umem_stream *st, unsigned long addr,
  * @mm: the address space to pin from; the caller keeps it alive (mmget())
  *	from here to umem_stream_fini()
  * @writable: pin for write (the device may write to the pages)
- * @batch: most pages pinned per GUP call; 0 means one page of page
- *	pointers (512 with 4KiB pages), 1 means no allocation at all
+ * @batch: most pages pinned per GUP call; 0 means as many as
+ *	umem_stream_next() asks for and one page of runs holds, 1 means one
+ *	page per call and no allocation at all
  *
- * Never fails: if the batch cannot be allocated the stream pins one page
- * per GUP call.
+ * Never fails: if the runs cannot be allocated the stream pins one run per
+ * GUP call.
  */
 void umem_stream_init(struct umem_stream *st, struct mm_struct *mm,
 		      bool writable, unsigned int batch)
 {
-	st->addr = 0;
-	st->size = 0;
-	st->offset = 0;
+	st->left = 0;
 	umem_stream_reset(st, mm, writable);
-	st->pages = NULL;
+	st->batch = batch;
+	st->runs.runs = NULL;
+	st->runs.nr = 0;
 	if (batch != 1)
-		st->pages = (struct page **)__get_free_page(GFP_KERNEL);
-	if (st->pages) {
-		st->capacity = batch ? min_t(unsigned int, batch, UMEM_BATCH_PAGES)
-				     : UMEM_BATCH_PAGES;
+		st->runs.runs = (struct page_run *)__get_free_page(GFP_KERNEL);
+	if (st->runs.runs) {
+		st->runs.max = UMEM_BATCH_RUNS;
 	} else {
-		st->pages = &st->fallback_page;
-		st->capacity = 1;
+		st->runs.runs = &st->fallback_run;
+		st->runs.max = 1;
 	}
 }
 EXPORT_SYMBOL_NS_GPL(umem_stream_init, UMEM);
@@ -1054,12 +1189,13 @@ EXPORT_SYMBOL_NS_GPL(umem_stream_init, UMEM);
  * @max_pages: most pages the run may hold, at least 1
  * @run: filled with the run on success
  *
- * Pins pages from @addr on, in batches, for as long as they are physically
- * contiguous, of the same kind (see &umem_run.reserved) and fewer than
- * @max_pages. The caller owns the pins of the run and releases them with
- * umem_unpin_pfn_range(); pages pinned beyond the run stay in the stream
- * for a next call at ``addr + run->npages * PAGE_SIZE``. Takes the mmap
- * lock of &umem_stream.mm for read around each GUP call and may sleep.
+ * Hands out the next run GUP pinned from @addr on, up to @max_pages pages
+ * and of one kind (see &umem_run.reserved), pinning ahead first if nothing
+ * is pinned at @addr. The caller owns the pins of the run and releases
+ * them with umem_unpin_pfn_range(); pages pinned beyond the run stay in the
+ * stream for a next call at ``addr + run->npages * PAGE_SIZE``. Takes the
+ * mmap lock of &umem_stream.mm for read around each GUP call unless it is
+ * current's, and may sleep.
  *
  * Return: number of pages in the run, or a negative errno if the page at
  * @addr cannot be pinned: -EFAULT for a hole, a ``VM_PFNMAP``/``VM_IO``
@@ -1070,40 +1206,34 @@ EXPORT_SYMBOL_NS_GPL(umem_stream_init, UMEM);
 long umem_stream_next(struct umem_stream *st, unsigned long addr,
 		      unsigned long max_pages, struct umem_run *run)
 {
-	unsigned long count = 0;
-	struct page *page;
+	struct page_run *r;
+	unsigned long n;
 	long ret;
 
 	if (WARN_ON_ONCE(!max_pages || !PAGE_ALIGNED(addr)))
 		return -EINVAL;
-	if (st->size && st->addr != addr)
+	if (st->left && st->addr != addr)
 		umem_stream_drop(st);
-
-	while (count < max_pages) {
-		if (!st->size) {
-			ret = umem_stream_fill(st, addr + count * PAGE_SIZE,
-					       max_pages - count);
-			if (ret < 0) {
-				if (count)
-					break;
-				return ret;
-			}
-		}
-		page = st->pages[st->offset];
-		if (!count) {
-			run->pfn = page_to_pfn(page);
-			run->reserved = PageReserved(page);
-		} else if (page_to_pfn(page) != run->pfn + count ||
-			   PageReserved(page) != run->reserved) {
-			break;
-		}
-		count++;
-		st->offset++;
-		st->size--;
-		st->addr += PAGE_SIZE;
+	if (!st->left) {
+		ret = umem_stream_fill(st, addr, max_pages);
+		if (ret < 0)
+			return ret;
 	}
-	run->npages = count;
-	return count;
+
+	r = &st->runs.runs[st->idx];
+	run->pfn = r->pfn + st->off;
+	n = min(r->nr_pages - st->off, max_pages);
+	n = umem_run_same_kind(run->pfn, n, &run->reserved);
+	run->npages = n;
+
+	st->off += n;
+	if (st->off == r->nr_pages) {
+		st->idx++;
+		st->off = 0;
+	}
+	st->left -= n;
+	st->addr += n << PAGE_SHIFT;
+	return n;
 }
 EXPORT_SYMBOL_NS_GPL(umem_stream_next, UMEM);
 
@@ -1116,10 +1246,10 @@ EXPORT_SYMBOL_NS_GPL(umem_stream_next, UMEM);
  */
 void umem_stream_drop(struct umem_stream *st)
 {
-	if (st->size)
-		unpin_user_pages(st->pages + st->offset, st->size);
-	st->size = 0;
-	st->offset = 0;
+	if (st->left)
+		umem_unpin_runs(&st->runs, st->idx, st->off);
+	st->left = 0;
+	st->runs.nr = 0;
 }
 EXPORT_SYMBOL_NS_GPL(umem_stream_drop, UMEM);
 
@@ -1151,9 +1281,9 @@ EXPORT_SYMBOL_NS_GPL(umem_stream_reset, UMEM);
 void umem_stream_fini(struct umem_stream *st)
 {
 	umem_stream_drop(st);
-	if (st->pages != &st->fallback_page)
-		free_page((unsigned long)st->pages);
-	st->pages = NULL;
+	if (st->runs.runs != &st->fallback_run)
+		free_page((unsigned long)st->runs.runs);
+	st->runs.runs = NULL;
 }
 EXPORT_SYMBOL_NS_GPL(umem_stream_fini, UMEM);
 

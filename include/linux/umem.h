@@ -11,6 +11,7 @@
 #include <linux/dma-direction.h>
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/page_runs.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
@@ -268,7 +269,7 @@ static inline phys_addr_t umem_block_phys_address(const struct umem_phys_block_i
  * For callers whose own data structure records what is pinned, such as an
  * IOMMU page table: umem_stream_next() hands out one physically contiguous
  * run at a time and the caller owns the pins from then on, releasing them
- * with umem_unpin_pfn_range(). The stream holds the pages of the current
+ * with umem_unpin_pfn_range(). The stream holds the runs of the current
  * GUP batch that were pinned but not yet handed out; umem_stream_fini()
  * unpins those. The other fields are internal.
  */
@@ -276,12 +277,13 @@ struct umem_stream {
 	struct mm_struct *mm;
 	/* private: */
 	unsigned long addr;
+	unsigned long left;
+	unsigned long off;
+	unsigned int idx;
 	unsigned int gup_flags;
-	unsigned int capacity;
-	unsigned int size;
-	unsigned int offset;
-	struct page **pages;
-	struct page *fallback_page;
+	unsigned int batch;
+	struct page_runs runs;
+	struct page_run fallback_run;
 };
 
 /**
@@ -329,9 +331,10 @@ unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* For lib/tests/umem_kunit.c only, see lib/umem.c. */
-int umem_sgt_append_pages(struct umem *umem, struct page **pages,
-			  unsigned int npages, unsigned int max_seg_size,
-			  unsigned int left_pages);
+int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
+			unsigned long npages, unsigned int max_seg,
+			unsigned long left_pages);
+void umem_sgt_free(struct umem *umem);
 #endif
 
 #endif /* _LINUX_UMEM_H */

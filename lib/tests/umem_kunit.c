@@ -4,8 +4,9 @@
  *
  * The cases pin real user memory: kunit_vm_mmap() gives the test thread an
  * mm of its own, copy_to_user() faults the pages in, umem_get() pins them.
- * Coalescing and page-size selection over a known physical layout use
- * umem_sgt_append_pages() with pages from alloc_pages() instead, because a
+ * Coalescing and page-size selection over a known physical layout turn
+ * pages from alloc_pages() into runs with page_runs_add_pages() and build
+ * the table with umem_sgt_append_run(), as umem_init() does, because a
  * user mapping's physical layout is whatever the page allocator handed out
  * (and UML has no THP).
  *
@@ -606,8 +607,8 @@ static void umem_test_pin_anon(struct kunit *test)
 /* Coalescing, over page arrays with a known physical layout. */
 
 KUNIT_DEFINE_ACTION_WRAPPER(umem_test_put_page, put_page, struct page *);
-KUNIT_DEFINE_ACTION_WRAPPER(umem_test_free_table, sg_free_append_table,
-			    struct sg_append_table *);
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_free_table, umem_sgt_free,
+			    struct umem *);
 
 /* @nr_allocs allocations of 2^@order pages each, pages in allocation order. */
 static struct page **umem_test_alloc_pages(struct kunit *test,
@@ -635,7 +636,33 @@ static struct page **umem_test_alloc_pages(struct kunit *test,
 }
 
 /*
- * A umem whose table umem_sgt_append_pages() built from @pages, appended in
+ * Append @npages of @pages to @umem's table as umem_init() appends a GUP
+ * batch: runs from page_runs_add_pages(), then umem_sgt_append_run() per
+ * run; @left pages are still to come after these.
+ */
+static void umem_test_append(struct kunit *test, struct umem *umem,
+			     struct page **pages, unsigned int npages,
+			     unsigned int max_seg_size, unsigned long left)
+{
+	unsigned int max_seg = ALIGN_DOWN(max_seg_size ?: UINT_MAX, PAGE_SIZE);
+	struct page_runs runs = { .max = npages };
+	unsigned long done = 0;
+	unsigned int i;
+
+	runs.runs = kunit_kcalloc(test, npages, sizeof(*runs.runs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, runs.runs);
+	KUNIT_ASSERT_EQ(test, page_runs_add_pages(&runs, pages, npages), npages);
+	for (i = 0; i < runs.nr; i++) {
+		done += runs.runs[i].nr_pages;
+		KUNIT_ASSERT_EQ(test, umem_sgt_append_run(umem, runs.runs[i].pfn,
+							  runs.runs[i].nr_pages,
+							  max_seg,
+							  npages - done + left), 0);
+	}
+}
+
+/*
+ * A umem whose table was built from @pages, appended in
  * one call or, with @split, in two; freed at the end of the case. It stands
  * for [UMEM_TEST_FAKE_VA + @offset, + @length) and is never released with
  * umem_release(): nothing is pinned.
@@ -649,16 +676,14 @@ static struct umem *umem_test_table(struct kunit *test, struct page **pages,
 
 	KUNIT_ASSERT_NOT_NULL(test, umem);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, umem_test_free_table,
-							&umem->sgt_append), 0);
+							umem), 0);
 	if (split) {
 		KUNIT_ASSERT_LT(test, split, npages);
-		KUNIT_ASSERT_EQ(test, umem_sgt_append_pages(umem, pages, split,
-							    max_seg_size,
-							    npages - split), 0);
+		umem_test_append(test, umem, pages, split, max_seg_size,
+				 npages - split);
 	}
-	KUNIT_ASSERT_EQ(test, umem_sgt_append_pages(umem, pages + split,
-						    npages - split,
-						    max_seg_size, 0), 0);
+	umem_test_append(test, umem, pages + split, npages - split,
+			 max_seg_size, 0);
 	umem->address = UMEM_TEST_FAKE_VA + offset;
 	umem->length = length;
 	umem->npages = npages;
@@ -761,19 +786,41 @@ static void umem_test_coalesce(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bad, 0);
 }
 
-static void umem_test_append_bad_args(struct kunit *test)
+/*
+ * The generic run builder: pfn-adjacent pages make one run, pages in any
+ * other order make one run each, a full array stops it and says how far it
+ * got, and only a page that follows the last run still fits then.
+ */
+static void umem_test_page_runs(struct kunit *test)
 {
-	struct page **pages = umem_test_alloc_pages(test, 0, 1);
-	struct umem *umem = kunit_kzalloc(test, sizeof(*umem), GFP_KERNEL);
+	struct page **pages = umem_test_alloc_pages(test, 2, 1);
+	unsigned long pfn = page_to_pfn(pages[0]);
+	struct page_run r[2];
+	struct page_runs runs = { .runs = r, .max = 1 };
+	struct page *rev[4];
+	unsigned int i;
 
-	KUNIT_ASSERT_NOT_NULL(test, umem);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, umem_test_free_table,
-							&umem->sgt_append), 0);
-	KUNIT_EXPECT_EQ(test, umem_sgt_append_pages(umem, pages, 0, 0, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, umem_sgt_append_pages(umem, pages, 1, PAGE_SIZE - 1, 0),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, umem_sgt_append_pages(umem, pages, 1, 1, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, umem_nents(umem), 0);
+	/* Four adjacent pages, one run even in a one-run array. */
+	KUNIT_EXPECT_EQ(test, page_runs_add_pages(&runs, pages, 4), 4);
+	KUNIT_EXPECT_EQ(test, runs.nr, 1);
+	KUNIT_EXPECT_EQ(test, r[0].pfn, pfn);
+	KUNIT_EXPECT_EQ(test, r[0].nr_pages, 4);
+	/* Full: only a page that follows the last run fits. */
+	KUNIT_EXPECT_TRUE(test, page_runs_can_add(&runs, pfn + 4));
+	KUNIT_EXPECT_FALSE(test, page_runs_can_add(&runs, pfn));
+	KUNIT_EXPECT_FALSE(test, page_runs_add(&runs, pfn, 1));
+	KUNIT_EXPECT_EQ(test, runs.nr, 1);
+
+	/* Backwards: every page is a run; two fit, the count says so. */
+	for (i = 0; i < 4; i++)
+		rev[i] = pages[3 - i];
+	runs.nr = 0;
+	runs.max = 2;
+	KUNIT_EXPECT_EQ(test, page_runs_add_pages(&runs, rev, 4), 2);
+	KUNIT_EXPECT_EQ(test, runs.nr, 2);
+	KUNIT_EXPECT_EQ(test, r[0].pfn, pfn + 3);
+	KUNIT_EXPECT_EQ(test, r[1].pfn, pfn + 2);
+	KUNIT_EXPECT_EQ(test, r[1].nr_pages, 1);
 }
 
 /*
@@ -1762,7 +1809,7 @@ static void umem_test_hugetlb(struct kunit *test)
 static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_pin_anon, umem_test_pin_gen_params),
 	KUNIT_CASE_PARAM(umem_test_coalesce, umem_test_coalesce_gen_params),
-	KUNIT_CASE(umem_test_append_bad_args),
+	KUNIT_CASE(umem_test_page_runs),
 	KUNIT_CASE_PARAM(umem_test_pgsz_table, umem_test_pgsz_gen_params),
 	KUNIT_CASE_PARAM(umem_test_phys_view, umem_test_view_gen_params),
 	KUNIT_CASE_PARAM(umem_test_dma_view, umem_test_view_gen_params),
