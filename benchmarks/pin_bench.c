@@ -14,6 +14,11 @@
  *	PIN_FAST_BENCHMARK and PIN_LONGTERM_BENCHMARK, 512 pages per call into
  *	a page array, FOLL_WRITE; pin and unpin times measured in the kernel.
  *	Today's cost floor for pinning with a page array.
+ *  gup-pin-runs
+ *	PIN_LONGTERM_RUNS_BENCHMARK (patched kernel only): the same range and
+ *	calls through pin_user_pages_runs_fast(), physically contiguous runs
+ *	instead of a page array; the kernel checks the runs against a page
+ *	array pin of the range before it unpins.
  *  umem, umem-nodirty
  *	umem_get() and umem_release() through /dev/test_umem (patched kernel
  *	only), writable, pinned_vm accounting; times measured in the kernel.
@@ -25,7 +30,7 @@
  *	CONFIG_VFIO_DEVICE_CDEV; the device must already be bound to vfio-pci),
  *	timed around the ioctls.
  *
- * --only WORKLOAD (gup-pin-fast, gup-pin-longterm, umem, umem-nodirty or
+ * --only WORKLOAD (gup-pin-fast, gup-pin-longterm, gup-pin-runs, umem, umem-nodirty or
  * iommufd) and --backing 4K|THP|hugetlb run one workload or backing:
  * benchmarks/profile.sh profiles them one at a time, with --repeat N to pin
  * and release (GUP_TEST, umem) the same buffer N times for enough samples.
@@ -81,6 +86,7 @@ struct gup_test {
 
 #define PIN_FAST_BENCHMARK	_IOWR('g', 2, struct gup_test)
 #define PIN_LONGTERM_BENCHMARK	_IOWR('g', 3, struct gup_test)
+#define PIN_LONGTERM_RUNS_BENCHMARK	_IOWR('g', 10, struct gup_test)
 #define GUP_FOLL_WRITE		0x01
 
 /* include/uapi/linux/iommufd.h and vfio.h (6.6+); Debian 12's are older */
@@ -209,15 +215,19 @@ static void buf_free(struct buf *m)
 		munmap(m->base, m->maplen);
 }
 
+/* A kernel-side check failed (the runs benchmark returns -EIO). */
+static int failed;
+
 static void bench_gup(int fd, enum backing b, struct buf *m, size_t size)
 {
 	static const struct { const char *name; unsigned long cmd; } t[] = {
 		{ "gup-pin-fast", PIN_FAST_BENCHMARK },
 		{ "gup-pin-longterm", PIN_LONGTERM_BENCHMARK },
+		{ "gup-pin-runs", PIN_LONGTERM_RUNS_BENCHMARK },
 	};
 	unsigned int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		struct gup_test g = {
 			.addr = (uintptr_t)m->addr,
 			.size = size,
@@ -229,12 +239,19 @@ static void bench_gup(int fd, enum backing b, struct buf *m, size_t size)
 			continue;
 
 		if (ioctl(fd, t[i].cmd, &g)) {
+			/* The stock kernel has no runs command: not an error. */
+			if (t[i].cmd == PIN_LONGTERM_RUNS_BENCHMARK &&
+			    errno == EINVAL)
+				continue;
 			fprintf(stderr, "pin_bench: %s: %s\n", t[i].name,
 				strerror(errno));
+			failed = 1;
 			continue;
 		}
 		row(t[i].name, b, size, "pin", g.get_delta_usec / 1e3);
 		row(t[i].name, b, size, "unpin", g.put_delta_usec / 1e3);
+		if (t[i].cmd == PIN_LONGTERM_RUNS_BENCHMARK)
+			continue;
 		/* The page array GUP_TEST (and any page-array user) holds. */
 		row(t[i].name, b, size, "metadata",
 		    (double)(size / 4096) * sizeof(void *) * SZ_1G / size);
@@ -424,7 +441,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pin_bench [--iommufd] [--only WORKLOAD] [--backing 4K|THP|hugetlb|hugetlb-1G] [--repeat N] SIZE... (multiples of 2M)\n");
 		return 2;
 	}
-	if (wanted("gup-pin-fast") || wanted("gup-pin-longterm"))
+	if (wanted("gup-pin-fast") || wanted("gup-pin-longterm") ||
+	    wanted("gup-pin-runs"))
 		gup_fd = open("/sys/kernel/debug/gup_test", O_RDWR);
 	if (wanted("umem") || wanted("umem-nodirty"))
 		umem_fd = open("/dev/test_umem", O_RDWR);
@@ -476,5 +494,5 @@ int main(int argc, char **argv)
 			buf_free(&m);
 		}
 	}
-	return rc;
+	return rc || failed;
 }

@@ -24,6 +24,8 @@ TIMED = {
     'gup-pin-fast': ('GUP_TEST', {'pin': 'PIN_FAST pin', 'unpin': 'PIN_FAST unpin'}),
     'gup-pin-longterm': ('GUP_TEST', {'pin': 'PIN_LONGTERM pin',
                                       'unpin': 'PIN_LONGTERM unpin'}),
+    'gup-pin-runs': ('GUP_TEST', {'pin': 'PIN_LONGTERM_RUNS pin',
+                                  'unpin': 'PIN_LONGTERM_RUNS unpin'}),
     'umem': ('umem (test_umem)', {'pin': 'umem_get', 'unpin': 'umem_release'}),
     'umem-nodirty': ('umem (test_umem)', {'pin': 'umem_get', 'unpin': 'umem_release'}),
 }
@@ -92,7 +94,7 @@ def main():
               '| workload | op | backing | size | stock | patched | patched/stock |',
               '| --- | --- | --- | ---: | ---: | ---: | ---: |']
     for wl, (wname, ops) in TIMED.items():
-        if wl.startswith('umem'):
+        if wl.startswith('umem') or wl == 'gup-pin-runs':
             continue
         for op, oname in ops.items():
             for b in BACKINGS:
@@ -105,24 +107,30 @@ def main():
                                  f'{fmt(s)} | {fmt(p)} | {ratio(s, p)} |')
 
     lines += ['', '## Raw pinning on the patched kernel: umem against GUP_TEST', '',
-              'GUP_TEST pins into a page array, 512 pages per call, and unpins '
-              'with unpin_user_pages() without dirtying; umem pins with '
-              'pin_user_pages_fast(), builds its scatterlist, then unpins by '
-              'contiguous range, dirtying (as a DMA-write user must) or not. '
-              'Ratio: umem/GUP_TEST; the clean release is the like-for-like one.',
+              'GUP_TEST PIN_LONGTERM pins into a page array, 512 pages per call, '
+              'and unpins with unpin_user_pages() without dirtying. '
+              'PIN_LONGTERM_RUNS pins the same range, 512 pages per call, with '
+              'pin_user_pages_runs_fast() into physically contiguous runs and '
+              'unpins them by range. umem pins through the same runs, builds its '
+              'scatterlist from them, then unpins by contiguous range, dirtying '
+              '(as a DMA-write user must) or not. Ratios are against '
+              'PIN_LONGTERM; the clean release is the like-for-like one.',
               '',
-              '| op | backing | size | GUP_TEST PIN_LONGTERM | umem | umem/GUP_TEST '
+              '| op | backing | size | GUP_TEST PIN_LONGTERM | PIN_LONGTERM_RUNS '
+              '| runs/GUP_TEST | umem | umem/GUP_TEST '
               '| umem, clean release | clean/GUP_TEST |',
-              '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |']
+              '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
     for op, oname in (('pin', 'pin'), ('unpin', 'unpin / release')):
         for b in BACKINGS:
             for n in sizes:
                 g = get('patched', 'gup-pin-longterm', b, n, op)
+                r = get('patched', 'gup-pin-runs', b, n, op)
                 u = get('patched', 'umem', b, n, op)
                 c = get('patched', 'umem-nodirty', b, n, op)
                 if g is None and u is None:
                     continue
                 lines.append(f'| {oname} | {b} | {size_str(n)} | {fmt(g)} | '
+                             f'{fmt(r)} | {ratio(g, r)} | '
                              f'{fmt(u)} | {ratio(g, u)} | {fmt(c)} | {ratio(g, c)} |')
 
     lines += ['', '## Metadata: kernel bytes held per GiB', '',

@@ -53,6 +53,7 @@ vm_suite() {
 	fi
 }
 vm_suite selftest-vm rig/selftest.sh
+vm_suite gup-runs-vm rig/gup-runs-test.sh
 vm_suite vfio-vm rig/vfio-test.sh
 # Several GiB: 4 GiB each of 4K pages, THP, 2M hugetlbfs and 1G hugetlbfs
 # pages mapped, DMA-checked (also across the 1G boundary), unmapped.  The

@@ -1627,6 +1627,134 @@ static void umem_test_stream(struct kunit *test)
 }
 
 /*
+ * The run engine: pin_user_pages_runs_fast() and pin_user_pages_runs_remote()
+ * against a page-array pin of the same range. The runs must name exactly the
+ * pages pin_user_pages_fast() returns, in order, and no two neighbouring
+ * runs may be pfn-adjacent (they would have been one). Each GUP call may add
+ * at most @max runs, so small @max exercises the short counts of a full run
+ * array. Both pins are released before returning; the fixture checks the
+ * balance. Return: pages the runs pinned.
+ */
+static unsigned long umem_test_runs_vs_pages(struct kunit *test,
+					     unsigned long addr,
+					     unsigned long npages,
+					     unsigned int gup_flags,
+					     unsigned int max, bool remote,
+					     unsigned int *nr_runs)
+{
+	struct umem_test_ctx *ctx = test->priv;
+	struct page_runs runs = { .max = 0 };
+	unsigned long done = 0, i = 0, k, bad = 0;
+	struct page **pages;
+	unsigned int r;
+	long n, npinned;
+
+	pages = kunit_kcalloc(test, npages, sizeof(*pages), GFP_KERNEL);
+	runs.runs = kunit_kcalloc(test, npages, sizeof(*runs.runs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	KUNIT_ASSERT_NOT_NULL(test, runs.runs);
+	ctx->pinned = true;
+
+	while (done < npages) {
+		unsigned long start = addr + done * PAGE_SIZE;
+		int locked = 1;
+
+		runs.max = min_t(unsigned long, runs.nr + max, npages);
+		if (remote) {
+			mmap_read_lock(current->mm);
+			n = pin_user_pages_runs_remote(current->mm, start,
+						       npages - done,
+						       gup_flags | FOLL_LONGTERM,
+						       &runs, &locked);
+			if (locked)
+				mmap_read_unlock(current->mm);
+		} else {
+			n = pin_user_pages_runs_fast(start, npages - done,
+						     gup_flags | FOLL_LONGTERM,
+						     &runs);
+		}
+		if (n <= 0)
+			break;
+		KUNIT_EXPECT_LE(test, runs.nr, runs.max);
+		done += n;
+	}
+
+	npinned = pin_user_pages_fast(addr, npages, gup_flags | FOLL_LONGTERM,
+				      pages);
+	KUNIT_EXPECT_EQ(test, npinned, (long)done);
+	if (npinned < 0)
+		npinned = 0;
+
+	for (r = 0; r < runs.nr; r++) {
+		if (r && runs.runs[r - 1].pfn + runs.runs[r - 1].nr_pages ==
+			 runs.runs[r].pfn)
+			bad++;
+		for (k = 0; k < runs.runs[r].nr_pages; k++, i++)
+			if (i >= npinned ||
+			    page_to_pfn(pages[i]) != runs.runs[r].pfn + k)
+				bad++;
+	}
+	KUNIT_EXPECT_EQ(test, i, done);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0,
+			    "runs differ from the page array (%s, %u runs per call)",
+			    remote ? "remote" : "fast", max);
+
+	unpin_user_page_runs(runs.runs, runs.nr, false);
+	unpin_user_pages(pages, npinned);
+	if (nr_runs)
+		*nr_runs = runs.nr;
+	return done;
+}
+
+/* Both flavours, a generous and a tiny run array each. */
+static void umem_test_runs_all(struct kunit *test, unsigned long addr,
+			       unsigned long npages, unsigned int gup_flags,
+			       unsigned long expect_pages)
+{
+	static const unsigned int max[] = { 512, 1 };
+	unsigned int i, remote;
+
+	for (remote = 0; remote < 2; remote++)
+		for (i = 0; i < ARRAY_SIZE(max); i++)
+			KUNIT_EXPECT_EQ(test,
+					umem_test_runs_vs_pages(test, addr, npages,
+								gup_flags,
+								max[i], remote,
+								NULL),
+					expect_pages);
+}
+
+/*
+ * 4K pages: faulted in or not (the slow path faults them), writable or
+ * read-only, a range starting and ending mid-mapping, the shared zero page
+ * of a never-written mapping, and a hole (a short count, then nothing).
+ */
+static void umem_test_runs_4k(struct kunit *test)
+{
+	const unsigned long n = UMEM_TEST_PAGES;
+	unsigned long addr;
+
+	addr = umem_test_mmap_anon(test, n * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, addr, n * PAGE_SIZE);
+	umem_test_runs_all(test, addr, n, FOLL_WRITE, n);
+	umem_test_runs_all(test, addr + 3 * PAGE_SIZE, n - 5, 0, n - 5);
+
+	/* Not faulted in: GUP-fast finds nothing, the slow path faults. */
+	addr = umem_test_mmap_anon(test, n * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	umem_test_runs_all(test, addr, n, FOLL_WRITE, n);
+
+	/* Never written, read-only: the zero page, not pinned, one run each. */
+	addr = umem_test_mmap_anon(test, n * PAGE_SIZE, PROT_READ);
+	umem_test_runs_all(test, addr, n, 0, n);
+
+	/* A hole after 5 pages: 5 pages pinned, then -EFAULT. */
+	addr = umem_test_mmap_anon(test, n * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, addr, n * PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + 5 * PAGE_SIZE, PAGE_SIZE), 0);
+	umem_test_runs_all(test, addr, n, FOLL_WRITE, 5);
+}
+
+/*
  * Huge pages: one entry per huge page, and the huge page size found.
  * hugetlb_file_setup() is not exported, so the hugetlb case needs the suite
  * built in.
@@ -1666,10 +1794,10 @@ static void umem_test_huge(struct kunit *test, unsigned long addr,
 		.acct.mode = UMEM_ACCT_PINNED_VM,
 		.acct.lock_cap = true,
 	};
+	unsigned int i, nr_runs;
 	struct scatterlist *sg;
 	struct umem *umem;
 	size_t off, bad = 0;
-	unsigned int i;
 	u8 *buf;
 
 	umem = umem_test_get(test, &args);
@@ -1707,6 +1835,26 @@ static void umem_test_huge(struct kunit *test, unsigned long addr,
 	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i)
 		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(sg->length, hsize));
 	umem_test_put(test, umem);
+
+	/*
+	 * The engine under it: a huge page mapped whole is one run (two if
+	 * the two are not adjacent), also from the middle of one huge page to
+	 * the middle of the other.
+	 */
+	umem_test_runs_all(test, addr, 2 * hsize / PAGE_SIZE, FOLL_WRITE,
+			   2 * hsize / PAGE_SIZE);
+	umem_test_runs_all(test, addr + hsize / 2, hsize / PAGE_SIZE, 0,
+			   hsize / PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, umem_test_runs_vs_pages(test, addr, 2 * hsize / PAGE_SIZE,
+						      FOLL_WRITE, 512, false,
+						      &nr_runs),
+			2 * hsize / PAGE_SIZE);
+	KUNIT_EXPECT_LE(test, nr_runs, 2);
+	KUNIT_EXPECT_EQ(test, umem_test_runs_vs_pages(test, addr, 2 * hsize / PAGE_SIZE,
+						      FOLL_WRITE, 512, true,
+						      &nr_runs),
+			2 * hsize / PAGE_SIZE);
+	KUNIT_EXPECT_LE(test, nr_runs, 2);
 }
 #endif
 
@@ -1820,6 +1968,7 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_rlimit, umem_test_rlimit_gen_params),
 	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
 	KUNIT_CASE(umem_test_stream),
+	KUNIT_CASE(umem_test_runs_4k),
 	KUNIT_CASE(umem_test_thp),
 	KUNIT_CASE(umem_test_hugetlb),
 	{}
