@@ -62,5 +62,16 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 # shellcheck disable=SC2046
 "$bin/pin_bench" --iommufd $(for s in "$@"; do bytes "$s"; done) || rc=1
 
+# 4. VM start: map a guest-sized IOVA space that aliases a few GiB of
+#    hugetlb pages (BENCH_VM_START, e.g. 256G), then unmap it, type1.
+if [ -n "${BENCH_VM_START:-}" ]; then
+	n=$(bytes "$BENCH_VM_START")
+	"$bin/umem_vfio_edu" --vm-start "$BENCH_VM_START" > /tmp/bench-vmstart.out 2>&1 || {
+		rc=1; sed 's/^/# vm-start: /' /tmp/bench-vmstart.out | tail -20; }
+	awk -v n="$n" '$1 == "#" && $2 == "vm-start" && $5 == "MAP_DMA" && $8 == "UNMAP_DMA" {
+			print "csv,vfio-vm-start," $3 "," n ",map," $6
+			print "csv,vfio-vm-start," $3 "," n ",unmap," $9 }' /tmp/bench-vmstart.out
+fi
+
 echo "# bench: exit status $rc"
 exit $rc

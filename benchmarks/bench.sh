@@ -23,6 +23,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 sizes=${BENCH_SIZES:-1G 4G}
 reps=${BENCH_REPS:-3}
+# The VM start row: this much IOVA mapped over a few GiB of hugetlb pages.
+vm_start=${BENCH_VM_START-256G}
 out=${BENCH_OUT:-$top/benchmarks/results}
 work=$top/build/bench
 [ "$reps" -ge 1 ] || { echo "bench: BENCH_REPS must be >= 1" >&2; exit 2; }
@@ -82,7 +84,7 @@ for rep in $(seq 1 "$reps"); do
 		VM_NO_BUILD=1 VM_MEM=${mem_mb}M VM_HUGEPAGES=$hugepages \
 			VM_HUGEPAGES_1G=$hugepages_1g \
 			"$top/rig/vm-run.sh" $flag -- \
-			"sh $top/benchmarks/bench-guest.sh $top/build/bin $sizes" > "$log" 2>&1 || {
+			"BENCH_VM_START=$vm_start sh $top/benchmarks/bench-guest.sh $top/build/bin $sizes" > "$log" 2>&1 || {
 			grep -v '^csv,' "$log" | tail -30 >&2
 			echo "bench: the $k run $rep failed (log: $log)" >&2
 			exit 1
@@ -108,6 +110,10 @@ cp "$raw" "$out/raw.csv"
 	echo "- guest: QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')" \
 		"TCG, q35, intel-iommu, edu, 2 vCPUs, ${mem_mb} MiB, $kconfig"
 	echo "- sizes: $sizes; $reps repetitions per kernel, boots alternating; $(date -u +%Y-%m-%d)"
+	[ -z "$vm_start" ] ||
+		echo "- VM start: $vm_start of IOVA mapped by MAP_DMA calls of the same" \
+			"few GiB of hugetlb pages (1G ones when reserved), then unmapped with" \
+			"one unmap-all"
 	[ "${VM_ACCEL:-}" != icount ] ||
 		echo "- VM_ACCEL=icount: one TCG thread, -icount shift=0: the guest clock" \
 			"advances 1 ns per guest instruction, so every \"ms\" is a million guest" \

@@ -19,6 +19,8 @@ from collections import defaultdict
 
 TIMED = {
     'vfio-type1': ('VFIO type1', {'map': 'MAP_DMA', 'unmap': 'UNMAP_DMA'}),
+    'vfio-vm-start': ('VFIO type1, VM start', {'map': 'MAP_DMA, all',
+                                               'unmap': 'UNMAP_DMA, all'}),
     'iommufd': ('iommufd', {'map': 'IOAS_MAP', 'unmap': 'IOAS_UNMAP'}),
     'rdma-reg-mr': ('RDMA (rxe)', {'reg': 'ibv_reg_mr', 'dereg': 'ibv_dereg_mr'}),
     'gup-pin-fast': ('GUP_TEST', {'pin': 'PIN_FAST pin', 'unpin': 'PIN_FAST unpin'}),

@@ -10,10 +10,11 @@
  *
  * A &struct umem is a range of user memory, [address, address + length),
  * pinned with FOLL_LONGTERM for as long as a device may DMA to it. Its one
- * data structure is a scatterlist built with sg_alloc_append_table_from_pages():
- * the table covers whole pages (the first entry starts at the page holding
- * the first byte, the last ends at the page boundary after the last byte,
- * every entry has offset 0 and a length that is a multiple of %PAGE_SIZE),
+ * data structure is a scatterlist built from the physically contiguous runs
+ * GUP pins (pin_user_pages_runs_fast()): the table covers whole pages (the
+ * first entry starts at the page holding the first byte, the last ends at
+ * the page boundary after the last byte, every entry has offset 0 and a
+ * length that is a multiple of %PAGE_SIZE),
  * and physically contiguous pages are coalesced into one entry up to the
  * caller's maximum segment size. The scatterlist is the only record of which
  * pages are pinned: release walks it. Vocabulary: "pages" are %PAGE_SIZE
@@ -22,16 +23,23 @@
  * size the device was told to use (umem_find_best_pgsz()). "end" is
  * exclusive.
  *
- * Batching and bounded scratch: the pages are pinned in batches of at most
- * %UMEM_BATCH_PAGES (one page of page pointers, 2MiB of user memory per GUP
- * call with 4KiB pages) through a single scratch array allocated once per
- * umem_init() and freed before it returns. Each batch is appended to the
- * table before the next is pinned, so the kernel memory a umem_init() needs
- * beyond the result is one order-0 page, whatever the size of the range. The
- * table itself is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries
+ * Pinning in runs: GUP records what it pins as (pfn, number of pages) runs,
+ * deciding contiguity from pfns: a THP or hugetlb page mapped whole is one
+ * run and one reference update, PTE-mapped pages merge when their pfns are
+ * adjacent. umem_pin_runs() is the one pin loop, under umem_init() and the
+ * streams alike: one GUP call fills at most %UMEM_BATCH_RUNS runs (one
+ * order-0 page of them, allocated once per umem_init() or stream), however
+ * many pages they hold, so a 1GiB hugetlb page costs one run whatever its
+ * size and fragmented 4KiB memory 256 pages per call. Each batch of runs is
+ * appended to the table before the next is pinned, one entry per run split
+ * at the maximum segment size (umem_sgt_append_run()), so the kernel memory
+ * a umem_init() needs beyond the result is one order-0 page, whatever the
+ * size of the range, and no step works page by page for huge pages. The
+ * table is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries
  * chained together; each append passes the number of pages still to come as
- * a hint so that only the last chunk is short (sg_free_append_table() relies
- * on that). umem_metadata_bytes() reports what a umem holds.
+ * a bound on the entries still needed, so only the last chunk is short
+ * (umem_sgt_free() relies on that). umem_metadata_bytes() reports what a
+ * umem holds.
  *
  * Accounting. The mode is fixed at creation and charges exactly one counter:
  *
@@ -68,9 +76,10 @@
  * Locking: a umem has no lock. All fields are constant from umem_init() to
  * umem_uninit() except the DMA state, which umem_dma_map() and
  * umem_dma_unmap() change and the caller serialises against every user of
- * the DMA view. umem_init() pins with pin_user_pages_fast() when the mm is
- * current's and otherwise takes mmap_read_lock() around
- * pin_user_pages_remote(); %UMEM_ACCT_LOCKED_VM also takes mmap_write_lock()
+ * the DMA view. umem_init() pins with pin_user_pages_runs_fast() when the
+ * mm is current's and otherwise takes mmap_read_lock() around each
+ * pin_user_pages_runs_remote() call, never across the table's allocations;
+ * %UMEM_ACCT_LOCKED_VM also takes mmap_write_lock()
  * to charge and to uncharge, so neither umem_init() nor umem_uninit() may be
  * called with the mm's mmap_lock held. No lock is held on return.
  */
@@ -780,10 +789,10 @@ EXPORT_SYMBOL_NS_GPL(umem_copy_from, UMEM);
  * chunks. The table
  * is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries: a full
  * chunk is one page, a shorter one (only ever the last, see
- * umem_sgt_append_pages()) a kmalloc_array() rounded up to its slab
+ * umem_sgt_next()) a kmalloc_array() rounded up to its slab
  * bucket; chained chunks give one entry to the link. The count below walks
- * the chunks the way sg_free_append_table() frees them. Not counted: the
- * pinned pages themselves, the scratch array (freed before umem_init()
+ * the chunks the way umem_sgt_free() frees them. Not counted: the
+ * pinned pages themselves, the page of runs (freed before umem_init()
  * returns) and whatever the DMA API or an IOMMU keeps for the mapping.
  *
  * Context: Any context.

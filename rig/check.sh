@@ -74,7 +74,7 @@ vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly
 # It boots the debug kernels built above rather than building the release
 # pair: two cold kernel builds that CI's time limit cannot afford, for a step
 # that measures nothing. make bench itself uses the release kernels.
-step bench-tiny env BENCH_CONFIG=debug BENCH_SIZES=8M BENCH_REPS=1 BENCH_OUT=build/bench-tiny benchmarks/bench.sh
+step bench-tiny env BENCH_CONFIG=debug BENCH_VM_START= BENCH_SIZES=8M BENCH_REPS=1 BENCH_OUT=build/bench-tiny benchmarks/bench.sh
 step w1-sparse rig/w1-sparse.sh
 
 echo "==== summary"

@@ -29,8 +29,8 @@
 #include <mm/gup_test.h>
 #include "../kselftest.h"
 
-#define KB		(1UL << 10)
-#define MB		(1UL << 20)
+#define KB		1024UL
+#define MB		(1024 * KB)
 #define PAGE		(4 * KB)
 #define FOLL_WRITE	0x01	/* from mm.h */
 
@@ -53,7 +53,7 @@ static bool vmstat_refresh(void)
 	return ok;
 }
 
-static long long vmstat(const char *name)
+static long long read_vmstat(const char *name)
 {
 	size_t len = strlen(name);
 	long long val = -1;
@@ -74,7 +74,8 @@ static long long vmstat(const char *name)
 static long long pins_held(void)
 {
 	vmstat_refresh();
-	return vmstat("nr_foll_pin_acquired") - vmstat("nr_foll_pin_released");
+	return read_vmstat("nr_foll_pin_acquired") -
+	       read_vmstat("nr_foll_pin_released");
 }
 
 /*
@@ -139,7 +140,8 @@ static bool is_thp(char *p)
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' '))
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
 			in = start <= (unsigned long)p && (unsigned long)p < end;
 		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
 			break;
@@ -183,8 +185,9 @@ static void test_zero_page(void)
 	char *p = map_aligned(64 * PAGE, PAGE, PROT_READ);
 
 	madvise(p, 64 * PAGE, MADV_NOHUGEPAGE);
-	for (size_t i = 0; i < 64 * PAGE; i += PAGE)
-		(void)*(volatile char *)(p + i);
+	/* Read faults map the shared zero page. */
+	if (madvise(p, 64 * PAGE, MADV_POPULATE_READ))
+		ksft_print_msg("MADV_POPULATE_READ: %s\n", strerror(errno));
 	/* Only read pins: a write pin of PROT_READ memory fails. */
 	check_runs("zero page", p, 64 * PAGE, 64 * PAGE);
 }

@@ -1918,6 +1918,76 @@ static long hugetlb_1g_pages(void)
 	return strtol(buf, NULL, 10);
 }
 
+/*
+ * What starting a VM with an assigned device costs: map a guest-sized IOVA
+ * space, @size bytes, as a VMM maps guest RAM, then unmap it. The guest RAM
+ * is a few GiB of 1G hugetlb pages (2M ones if none are reserved) mapped
+ * again and again at consecutive IOVAs, as vfio-huge-guest-test does, so
+ * that a few GiB of host memory stand for hundreds of GiB of guest: every
+ * MAP_DMA pins and charges its range anew, as for distinct memory.
+ */
+static void case_vm_start(size_t size)
+{
+	enum backing b = hugetlb_1g_pages() > 0 ? BACK_HUGETLB_1G : BACK_HUGETLB;
+	size_t chunk = b == BACK_HUGETLB_1G ? (size_t)hugetlb_1g_pages() * SZ_1G : SZ_1G;
+	char sz[32], what[96];
+	double t0, t_map, t_unmap;
+	uint64_t iova, got = 0;
+	size_t done = 0;
+	long lck0, lck;
+	struct buf m;
+	int ret = 0;
+
+	if (chunk > 4 * SZ_1G)
+		chunk = 4 * SZ_1G;
+	if (chunk > size)
+		chunk = size;
+	snprintf(what, sizeof(what), "vm-start %s %s", backing_name[b],
+		 fmt_size(sz, sizeof(sz), size));
+	iova = iova_fit(SZ_4G, size);
+	why("no usable IOVA range of %s (intel-iommu aw-bits?)", sz);
+	if (!check(iova != UINT64_MAX && size % chunk == 0, "%s: IOVA space", what))
+		return;
+	ret = buf_alloc(b, chunk, &m);
+	why("mmap of %zu MiB of %s: %s", chunk >> 20, backing_name[b], strerror(-ret));
+	if (!check(!ret, "%s: allocate the guest RAM", what)) {
+		buf_free(&m);
+		return;
+	}
+	buf_touch(&m);
+
+	lck0 = vmlck();
+	t0 = now_ms();
+	for (done = 0; done < size; done += chunk) {
+		ret = map_rw(iova + done, m.addr, chunk);
+		if (ret)
+			break;
+	}
+	t_map = now_ms() - t0;
+	why("MAP_DMA at iova %#llx: %s", (unsigned long long)(iova + done),
+	    strerror(-ret));
+	check(!ret, "%s: MAP_DMA %zu times %zu MiB", what, size / chunk, chunk >> 20);
+	lck = vmlck();
+	why("VmLck %ld kB -> %ld kB", lck0, lck);
+	check(ret || lck - lck0 == (long)(size / 1024), "%s: VmLck charged %zu kB",
+	      what, size / 1024);
+	/* The first alias: the device reaches the guest RAM through it. */
+	if (!ret)
+		dma_windows(m.addr, iova, chunk, what);
+
+	t0 = now_ms();
+	ret = dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+	t_unmap = now_ms() - t0;
+	why("%s, %llu bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
+	check(!ret && got == done, "%s: unmap-all returns what was mapped", what);
+	lck = vmlck();
+	why("VmLck %ld kB, was %ld kB", lck, lck0);
+	check(lck == lck0, "%s: VmLck uncharged", what);
+	info("vm-start %-8s %6s  MAP_DMA %10.1f ms  UNMAP_DMA %10.1f ms  (%zu MiB mapped %zu times)",
+	     backing_name[b], sz, t_map, t_unmap, chunk >> 20, size / chunk);
+	buf_free(&m);
+}
+
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -1927,7 +1997,9 @@ static void usage(const char *prog)
 		"  --no-big     skip the largest mappings\n"
 		"  --only LIST  backings to map, of 4K,THP,hugetlb,hugetlb-1G (default: all;\n"
 		"               hugetlb-1G if 1G pages are reserved, for sizes of whole GiB)\n"
-		"  --no-replay  skip the replay case (it needs an mtty mdev)\n", prog);
+		"  --no-replay  skip the replay case (it needs an mtty mdev)\n"
+		"  --vm-start SIZE  only map and unmap SIZE of IOVA aliasing a few GiB\n"
+		"               of hugetlb pages, as a VMM maps guest RAM, timed\n", prog);
 	exit(2);
 }
 
@@ -1940,10 +2012,11 @@ int main(int argc, char **argv)
 		{ "only", required_argument, NULL, 'o' },
 		{ "no-replay", no_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "vm-start", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	size_t big = SZ_1G, sizes[4];
+	size_t big = SZ_1G, sizes[4], vm_start = 0;
 	long lck_start, lck_end;
 	long long pins_start, pins_end;
 	bool no_big = false, demo = false, replay = true;
@@ -1957,7 +2030,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c, b;
 
-	while ((c = getopt_long(argc, argv, "b:ndo:rvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:ndo:rvs:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_size(optarg, &big) || big % SZ_2M) {
@@ -1989,6 +2062,13 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 's':
+			if (parse_size(optarg, &vm_start) || !vm_start ||
+			    vm_start % SZ_1G) {
+				fprintf(stderr, "--vm-start: a multiple of 1G\n");
+				return 2;
+			}
 			break;
 		default:
 			usage(argv[0]);
@@ -2031,6 +2111,11 @@ int main(int argc, char **argv)
 	iova_low = iova_fit(SZ_16M, SZ_2M);
 
 	t0 = now_ms();
+	if (vm_start) {
+		case_vm_start(vm_start);
+		replay = false;
+		goto close;
+	}
 	if (demo)
 		goto backings;
 	case_map_rules();
@@ -2061,6 +2146,7 @@ backings:
 		info("%s cases took %.1f s", backing_name[b], (now_ms() - t0) / 1e3);
 	}
 
+close:
 	close(device);
 	device = -1;
 	close(group_fd);
