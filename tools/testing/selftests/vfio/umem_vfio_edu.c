@@ -1616,6 +1616,91 @@ static void case_rlimit(void)
 	check(!ret && !got, "RLIMIT_MEMLOCK: container empty after the child");
 }
 
+/*
+ * RLIMIT_MEMLOCK against runs of adjacent huge pages: an unprivileged
+ * MAP_DMA of 4 GiB of 1G hugetlb pages over a 1 GiB limit must fail with
+ * ENOMEM having pinned at most the limit plus one batch (512 pages), as the
+ * page-at-a-time type1 did, not the whole run. The root parent counts the
+ * pins (nr_foll_pin_acquired needs stat_refresh, which needs root) while
+ * the child waits with the failed map behind it.
+ */
+static long hugetlb_1g_pages(void);
+
+static void case_rlimit_1g(void)
+{
+	const size_t size = 4 * SZ_1G, limit = SZ_1G;
+	uint64_t iova = iova_fit(SZ_4G, size);
+	int c2p[2], p2c[2], status, ret = 0;
+	long long acq0, acq1, most;
+	char c = 0;
+	pid_t pid;
+
+	if (hugetlb_1g_pages() < 4) {
+		check(true, "RLIMIT_MEMLOCK, 1G pages # SKIP needs 4 1G hugetlb pages");
+		return;
+	}
+	if (pipe(c2p) || pipe(p2c)) {
+		check(false, "RLIMIT_MEMLOCK, 1G pages: pipe");
+		return;
+	}
+	fflush(stdout);
+	vmstat_refresh();
+	acq0 = read_vmstat("nr_foll_pin_acquired");
+	pid = fork();
+	if (pid < 0) {
+		check(false, "RLIMIT_MEMLOCK, 1G pages: fork");
+		return;
+	}
+	if (!pid) {
+		struct rlimit rl = { .rlim_cur = limit, .rlim_max = limit };
+		struct buf m;
+		long lck0;
+
+		close(c2p[0]);
+		close(p2c[1]);
+		if (buf_alloc(BACK_HUGETLB_1G, size, &m))
+			_exit(2);
+		buf_touch(&m);
+		if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
+		    setresgid(NOBODY, NOBODY, NOBODY) ||
+		    setresuid(NOBODY, NOBODY, NOBODY))
+			_exit(3);
+		lck0 = vmlck();
+		ret = map_rw(iova, m.addr, size);
+		why("got %s", ret ? strerror(-ret) : "success");
+		check(ret == -ENOMEM,
+		      "RLIMIT_MEMLOCK, 1G pages: MAP_DMA of 4G over a 1G limit fails (ENOMEM)");
+		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+		check(vmlck() == lck0, "RLIMIT_MEMLOCK, 1G pages: VmLck unchanged");
+		fflush(stdout);
+		/* Let the parent count, then go. */
+		(void)!write(c2p[1], "m", 1);
+		(void)!read(p2c[0], &c, 1);
+		if (!ret)
+			unmap_all_quiet();
+		buf_free(&m);
+		_exit(0);
+	}
+	close(c2p[1]);
+	close(p2c[0]);
+	if (read(c2p[0], &c, 1) == 1) {
+		vmstat_refresh();
+		acq1 = read_vmstat("nr_foll_pin_acquired");
+		most = limit / SZ_4K + 512;
+		why("%lld pages pinned, at most %lld allowed", acq1 - acq0, most);
+		check(acq0 >= 0 && acq1 - acq0 <= most,
+		      "RLIMIT_MEMLOCK, 1G pages: at most the limit plus one batch pinned");
+	}
+	(void)!write(p2c[1], "g", 1);
+	close(c2p[0]);
+	close(p2c[1]);
+	if (waitpid(pid, &status, 0) != pid)
+		status = -1;
+	why("child status %#x", status);
+	check(WIFEXITED(status) && !WEXITSTATUS(status),
+	      "RLIMIT_MEMLOCK, 1G pages: child exited cleanly");
+}
+
 /* VM_PFNMAP|VM_IO: the device's own BAR0 mmap()ed through vfio-pci, P2P style */
 static void case_pfnmap(void)
 {
@@ -1998,6 +2083,8 @@ static void usage(const char *prog)
 		"  --only LIST  backings to map, of 4K,THP,hugetlb,hugetlb-1G (default: all;\n"
 		"               hugetlb-1G if 1G pages are reserved, for sizes of whole GiB)\n"
 		"  --no-replay  skip the replay case (it needs an mtty mdev)\n"
+		"  --rlimit-1g  also map 4G of 1G hugetlb pages over a 1G RLIMIT_MEMLOCK,\n"
+		"               unprivileged, and count the pages pinned\n"
 		"  --vm-start SIZE  only map and unmap SIZE of IOVA aliasing a few GiB\n"
 		"               of hugetlb pages, as a VMM maps guest RAM, timed\n", prog);
 	exit(2);
@@ -2013,10 +2100,12 @@ int main(int argc, char **argv)
 		{ "no-replay", no_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "vm-start", required_argument, NULL, 's' },
+		{ "rlimit-1g", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	size_t big = SZ_1G, sizes[4], vm_start = 0;
+	bool rlimit_1g = false;
 	long lck_start, lck_end;
 	long long pins_start, pins_end;
 	bool no_big = false, demo = false, replay = true;
@@ -2030,7 +2119,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c, b;
 
-	while ((c = getopt_long(argc, argv, "b:ndo:rvs:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:ndo:rvs:lh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_size(optarg, &big) || big % SZ_2M) {
@@ -2062,6 +2151,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'l':
+			rlimit_1g = true;
 			break;
 		case 's':
 			if (parse_size(optarg, &vm_start) || !vm_start ||
@@ -2111,6 +2203,8 @@ int main(int argc, char **argv)
 	iova_low = iova_fit(SZ_16M, SZ_2M);
 
 	t0 = now_ms();
+	if (rlimit_1g)
+		case_rlimit_1g();
 	if (vm_start) {
 		case_vm_start(vm_start);
 		replay = false;
