@@ -290,5 +290,6 @@ int main(void)
 	ksft_test_result(pins_held() == held, "no pin left behind\n");
 	printf("%u passed, %u failed\n", ksft_get_pass_cnt(),
 	       ksft_get_fail_cnt());
-	ksft_finished();
+	/* The number of cases depends on what the machine has: no plan. */
+	ksft_exit(!ksft_get_fail_cnt());
 }
