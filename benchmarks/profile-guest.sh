@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# In the guest, as root: profile GUP_TEST PIN_LONGTERM, GUP_TEST PIN_FAST
-# and umem (dirty and clean release) of one buffer per backing with perf.
+# In the guest, as root: profile GUP_TEST PIN_LONGTERM, GUP_TEST PIN_FAST,
+# GUP_TEST PIN_LONGTERM_RUNS (patched kernel) and umem (dirty and clean
+# release) of one buffer per backing with perf.
 #   profile-guest.sh BINDIR SIZE REPEAT BACKING...
 # Each workload pins and releases the buffer REPEAT times under one perf
 # record, for enough samples; the median time of each op is printed.
@@ -22,7 +23,7 @@ echo "==== profile begin"
 echo "# $(uname -r), pin_bench $size x $repeat, perf $(perf version 2>/dev/null | cut -d' ' -f3)," \
 	"cpu-clock at 1000 Hz"
 for b in "$@"; do
-	for w in gup-pin-longterm gup-pin-fast umem umem-nodirty; do
+	for w in gup-pin-longterm gup-pin-fast gup-pin-runs umem umem-nodirty; do
 		echo
 		echo "## $w $b $size"
 		perf record -q -e cpu-clock -F 1000 -g -o /tmp/perf.data -- \
@@ -37,6 +38,7 @@ for b in "$@"; do
 		case $w in
 		gup-pin-longterm) perf_report pin '^pin_user_pages$'; perf_report unpin '^unpin_user_pages$' ;;
 		gup-pin-fast) perf_report pin '^pin_user_pages_fast$'; perf_report unpin '^unpin_user_pages$' ;;
+		gup-pin-runs) perf_report pin '^pin_user_pages_runs_fast$'; perf_report unpin '^unpin_user_page_runs$' ;;
 		umem*) perf_report pin '^umem_get$'; perf_report release '^umem_release$' ;;
 		esac
 	done
