@@ -13,7 +13,7 @@ mkdir -p "$top/build"
 exec 9>"$top/build/.docs-check.lock"
 flock 9
 src=$("$top/rig/tree.sh" patched)
-files="include/linux/umem.h lib/umem.c lib/test_umem.c drivers/vfio/vfio_umem_glue.c
+files="include/linux/page_runs.h include/linux/umem.h lib/umem.c lib/test_umem.c drivers/vfio/vfio_umem_glue.c
 	drivers/vfio/vfio_umem_glue.h"
 # No __pycache__ in the materialised tree.
 export PYTHONDONTWRITEBYTECODE=1
