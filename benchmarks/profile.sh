@@ -22,7 +22,7 @@ out=${PROFILE_OUT:-$top/build/profile/profile.txt}
 
 "$top/rig/deps.sh"
 command -v perf >/dev/null || { echo "profile: no perf (linux-perf)" >&2; exit 1; }
-mkdir -p "$top/build/bin" "$(dirname "$out")"
+mkdir -p "$top/build/bin" "$top/build/profile" "$(dirname "$out")"
 gcc -O2 -Wall -Wextra -Werror -o "$top/build/bin/pin_bench" "$top/benchmarks/pin_bench.c"
 VM_NO_BUILD=${VM_NO_BUILD:-} VM_LOG=$top/build/profile/console.log \
 	"$top/rig/vm-run.sh" -- \
