@@ -10,11 +10,16 @@
  * VmPin, VmLck and /proc/vmstat while they are held. The ABI is in
  * lib/test_umem_uapi.h and is not stable.
  *
- * This is a test driver: the node is world-accessible (0666) so that the
- * RLIMIT_MEMLOCK test can run as an unprivileged user. Every pin by a task
- * without CAP_IPC_LOCK is charged and limited by RLIMIT_MEMLOCK; an
- * unaccounted pin needs CAP_IPC_LOCK. Do not build it into production
- * kernels.
+ * This is a test driver, off by default: it can pin without bound (pins
+ * kept by a file outlive the mm they were charged to when the file is
+ * inherited across fork) and tells its user how physically contiguous its
+ * pages are, which /proc/self/pagemap hides from unprivileged users. So the
+ * node is 0600 and open() also needs CAP_SYS_ADMIN. A root process may pass
+ * an open file to a task that dropped its privileges, as the
+ * RLIMIT_MEMLOCK test does: every pin by a task without CAP_IPC_LOCK is
+ * charged and limited by RLIMIT_MEMLOCK (CAP_IPC_LOCK is asked only over
+ * the limit), and an unaccounted pin needs CAP_IPC_LOCK. Do not build it
+ * into production kernels.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -151,10 +156,12 @@ static struct umem *test_umem_get(struct test_umem_cmd *cmd)
 		return ERR_PTR(-EINVAL);
 	}
 
-	/* Decided once, here, as a real umem user does at creation */
-	args.acct.lock_cap = capable(CAP_IPC_LOCK);
-	/* The node is 0666: an unprivileged pin is always charged */
-	if (args.acct.mode == UMEM_ACCT_NONE && !args.acct.lock_cap)
+	/*
+	 * CAP_IPC_LOCK is asked only over the limit, as RDMA does. The fd may
+	 * have been passed to an unprivileged process: its pins are charged.
+	 */
+	args.acct.ask_cap = true;
+	if (args.acct.mode == UMEM_ACCT_NONE && !capable(CAP_IPC_LOCK))
 		return ERR_PTR(-EPERM);
 	if (cmd->flags & TEST_UMEM_WRITE)
 		args.flags |= UMEM_WRITE;
@@ -289,6 +296,10 @@ static int test_umem_fop_open(struct inode *inode, struct file *file)
 {
 	struct test_umem_file *tfile;
 
+	/* It pins without bound and shows physical adjacency: root only. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+
 	tfile = kzalloc(sizeof(*tfile), GFP_KERNEL_ACCOUNT);
 	if (!tfile)
 		return -ENOMEM;
@@ -325,7 +336,7 @@ static struct miscdevice test_umem_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= "test_umem",
 	.fops	= &test_umem_fops,
-	.mode	= 0666,
+	.mode	= 0600,
 };
 module_misc_device(test_umem_misc);
 

@@ -48,14 +48,18 @@
  *   atomic64_add_return() and compared against current's RLIMIT_MEMLOCK; on
  *   excess the charge is subtracted again (as ib_umem_get() does).
  * - %UMEM_ACCT_LOCKED_VM: ``mm->locked_vm`` of the pinned mm through
- *   __account_locked_vm() under mmap_write_lock(), limited by the
+ *   __account_locked_vm() under mmap_write_lock_killable() (the uncharge
+ *   waits, it cannot fail), limited by the
  *   RLIMIT_MEMLOCK of &umem_acct.task (as VFIO type1 does).
  * - %UMEM_ACCT_USER: ``user->locked_vm`` of &umem_acct.user, a lock-free
  *   atomic_long_try_cmpxchg() loop limited by current's RLIMIT_MEMLOCK (as
  *   io_uring and iommufd do).
  *
  * &umem_acct.lock_cap skips the limit but still charges the counter: the
- * caller decides capability once, at creation. The charge is the number of
+ * caller decides capability once, at creation. &umem_acct.ask_cap instead
+ * asks capable(CAP_IPC_LOCK) only when a charge would exceed the limit, as
+ * ib_umem_get() always did, so that a process under its limit causes no
+ * capability check (no audit record, no PF_SUPERPRIV). The charge is the number of
  * pages the range spans and is taken BEFORE anything is pinned, so a request
  * over the limit fails with -ENOMEM without touching a page. The amount
  * actually charged is stored in the umem and exactly that is uncharged, from
@@ -252,11 +256,9 @@ static int umem_check_args(const struct umem_args *args, unsigned long *npages)
 	if (args->max_seg_size && args->max_seg_size < PAGE_SIZE)
 		return -EINVAL;
 	/* A wrapping range is malformed, as in ib_umem_get(): -EINVAL. */
-	if (check_add_overflow(args->start, args->length, &end))
+	if (check_add_overflow(args->start, args->length, &end) ||
+	    PAGE_ALIGN(end) < end)
 		return -EINVAL;
-	/* TASK_SIZE is page aligned, so PAGE_ALIGN(end) cannot wrap below. */
-	if (end > TASK_SIZE)
-		return -EFAULT;
 
 	*npages = (PAGE_ALIGN(end) - ALIGN_DOWN(args->start, PAGE_SIZE)) >>
 		  PAGE_SHIFT;
@@ -266,11 +268,53 @@ static int umem_check_args(const struct umem_args *args, unsigned long *npages)
 	return 0;
 }
 
+/**
+ * umem_check_user_range() - The range lies in user space
+ * @untagged: the first byte's address with its tag bits cleared
+ * @length: number of bytes
+ *
+ * Tag bits (arm64 TBI and MTE, HWASan, x86 LAM) are not part of the
+ * address: GUP untags before it walks the page tables, so this check is
+ * made on the untagged address too, or umem would refuse a tagged pointer
+ * that GUP, and stock ib_umem_get(), accept.
+ *
+ * Return: 0, or -EFAULT if the range ends above %TASK_SIZE.
+ */
+VISIBLE_IF_KUNIT int umem_check_user_range(unsigned long untagged,
+					   size_t length)
+{
+	unsigned long end;
+
+	if (check_add_overflow(untagged, length, &end) || end > TASK_SIZE)
+		return -EFAULT;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_check_user_range);
+
+/*
+ * @addr without its tag bits, as GUP will see it: untagged_addr() for
+ * current's mm, untagged_addr_remote() under the mmap_lock for another.
+ */
+static int umem_untag(struct mm_struct *mm, unsigned long addr,
+		      unsigned long *untagged)
+{
+	if (mm == current->mm) {
+		*untagged = untagged_addr(addr);
+		return 0;
+	}
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	*untagged = untagged_addr_remote(mm, addr);
+	mmap_read_unlock(mm);
+	return 0;
+}
+
 /* Take the references the accounting mode needs. Undone in umem_acct_put(). */
 static void umem_acct_get(struct umem *umem, const struct umem_acct *acct)
 {
 	umem->acct.mode = acct->mode;
 	umem->acct.lock_cap = acct->lock_cap;
+	umem->acct.ask_cap = acct->ask_cap;
 
 	switch (acct->mode) {
 	case UMEM_ACCT_LOCKED_VM:
@@ -292,6 +336,18 @@ static void umem_acct_put(struct umem *umem)
 	free_uid(umem->acct.user);
 }
 
+/*
+ * May the owner exceed RLIMIT_MEMLOCK? Asked only once a charge would: with
+ * &umem_acct.ask_cap, capable() runs then and only then, so that a process
+ * under its limit leaves no audit record and no PF_SUPERPRIV behind.
+ */
+static bool umem_may_exceed(struct umem *umem)
+{
+	if (umem->acct.lock_cap)
+		return true;
+	return umem->acct.ask_cap && capable(CAP_IPC_LOCK);
+}
+
 static int umem_charge_user(struct umem *umem, unsigned long npages)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
@@ -302,7 +358,7 @@ static int umem_charge_user(struct umem *umem, unsigned long npages)
 	do {
 		if (check_add_overflow(cur, npages, &new))
 			return -ENOMEM;
-		if (new > limit && !umem->acct.lock_cap)
+		if (new > limit && !umem_may_exceed(umem))
 			return -ENOMEM;
 	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
 	return 0;
@@ -323,15 +379,19 @@ static int umem_charge(struct umem *umem, unsigned long npages)
 		return 0;
 	case UMEM_ACCT_PINNED_VM:
 		if (atomic64_add_return(npages, &mm->pinned_vm) > limit &&
-		    !umem->acct.lock_cap) {
+		    !umem_may_exceed(umem)) {
 			atomic64_sub(npages, &mm->pinned_vm);
 			ret = -ENOMEM;
 		}
 		break;
 	case UMEM_ACCT_LOCKED_VM:
-		mmap_write_lock(mm);
+		if (mmap_write_lock_killable(mm))
+			return -EINTR;
 		ret = __account_locked_vm(mm, npages, true, umem->acct.task,
 					  umem->acct.lock_cap);
+		if (ret == -ENOMEM && umem_may_exceed(umem))
+			ret = __account_locked_vm(mm, npages, true,
+						  umem->acct.task, true);
 		mmap_write_unlock(mm);
 		break;
 	case UMEM_ACCT_USER:
@@ -484,7 +544,7 @@ static int __umem_init(struct umem *umem, const struct umem_args *args)
 {
 	struct mm_struct *mm = args->mm ?: current->mm;
 	struct page_runs runs = { .max = UMEM_BATCH_RUNS };
-	unsigned long npages;
+	unsigned long npages, untagged;
 	int ret;
 
 	ret = umem_check_args(args, &npages);
@@ -509,6 +569,12 @@ static int __umem_init(struct umem *umem, const struct umem_args *args)
 		ret = -EFAULT;
 		goto err_put_refs;
 	}
+
+	ret = umem_untag(mm, args->start, &untagged);
+	if (!ret)
+		ret = umem_check_user_range(untagged, args->length);
+	if (ret)
+		goto err_mmput;
 
 	ret = umem_charge(umem, npages);
 	if (ret)
@@ -565,20 +631,25 @@ err_put_refs:
  * more than %UINT_MAX pages, @args->flags has unknown bits,
  * @args->max_seg_size is nonzero and below %PAGE_SIZE or @args->acct.mode
  * is unknown;
- * -EFAULT if the range ends above %TASK_SIZE, there is no mm (a kernel
+ * -EFAULT if the range ends above %TASK_SIZE (tag bits of @args->start, see
+ * untagged_addr(), are ignored, as GUP ignores them), there is no mm (a kernel
  * thread) or it has exited, or any page of the range cannot be pinned:
  * unmapped, PROT_NONE, a write pin of a read-only mapping, or a %VM_IO /
  * %VM_PFNMAP mapping (no struct page to pin);
  * -ENOMEM if the charge exceeds RLIMIT_MEMLOCK, or on allocation failure;
- * -EINTR if a fatal signal arrived while pinning;
+ * -EINTR if a fatal signal arrived while pinning or waiting for the mmap_lock;
  * or any other error pin_user_pages*() returns, e.g. -EOPNOTSUPP for a
  * FOLL_LONGTERM pin of file-system DAX.
  */
 int umem_init(struct umem *umem, const struct umem_args *args)
 {
-	u64 start_ns = ktime_get_ns();
+	u64 start_ns;
 	int ret;
 
+	if (!trace_umem_pin_enabled())
+		return __umem_init(umem, args);
+
+	start_ns = ktime_get_ns();
 	ret = __umem_init(umem, args);
 	trace_umem_pin(args, ret ? ERR_PTR(ret) : umem,
 		       ktime_get_ns() - start_ns);
@@ -604,13 +675,16 @@ EXPORT_SYMBOL_NS_GPL(umem_init, UMEM);
 void umem_uninit(struct umem *umem, bool dirty)
 {
 	unsigned int nents = umem_nents(umem);
-	u64 start_ns = ktime_get_ns();
+	bool trace = trace_umem_release_enabled();
+	u64 start_ns = trace ? ktime_get_ns() : 0;
 
 	umem_dma_unmap(umem);
 	umem_unpin(umem, dirty);
 	umem_uncharge(umem);
 	umem_acct_put(umem);
-	trace_umem_release(umem, nents, dirty, ktime_get_ns() - start_ns);
+	if (trace)
+		trace_umem_release(umem, nents, dirty,
+				   ktime_get_ns() - start_ns);
 	mmdrop(umem->mm);
 }
 EXPORT_SYMBOL_NS_GPL(umem_uninit, UMEM);

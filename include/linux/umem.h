@@ -47,6 +47,11 @@ enum umem_acct_mode {
  * @lock_cap: the caller decided the owner may exceed RLIMIT_MEMLOCK, usually
  *	``capable(CAP_IPC_LOCK)`` evaluated once, at creation. The counter is
  *	still charged.
+ * @ask_cap: ask ``capable(CAP_IPC_LOCK)`` of the current task if, and only
+ *	if, the charge would exceed the limit, as ib_umem_get() and io_uring
+ *	always did: a process under its limit then causes no capability check,
+ *	so no audit or LSM record and no PF_SUPERPRIV. Ignored if @lock_cap is
+ *	set.
  * @task: %UMEM_ACCT_LOCKED_VM only: the task whose RLIMIT_MEMLOCK applies;
  *	%NULL means current. umem holds a reference for its lifetime.
  * @user: %UMEM_ACCT_USER only: the user charged; %NULL means current's.
@@ -55,6 +60,7 @@ enum umem_acct_mode {
 struct umem_acct {
 	enum umem_acct_mode mode;
 	bool lock_cap;
+	bool ask_cap;
 	struct task_struct *task;
 	struct user_struct *user;
 };
@@ -123,7 +129,8 @@ int umem_init(struct umem *umem, const struct umem_args *args);
 void umem_uninit(struct umem *umem, bool dirty);
 struct umem *umem_get(const struct umem_args *args);
 void umem_release(struct umem *umem, bool dirty);
-DEFINE_FREE(umem, struct umem *, umem_release(_T, true))
+/* Scope-based release is for error paths: no DMA happened, nothing dirtied. */
+DEFINE_FREE(umem, struct umem *, umem_release(_T, false))
 
 int umem_dma_map(struct umem *umem, struct device *dev, unsigned long attrs);
 void umem_dma_unmap(struct umem *umem);
@@ -335,6 +342,7 @@ int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
 			unsigned long npages, unsigned int max_seg,
 			unsigned long left_pages);
 void umem_sgt_free(struct umem *umem);
+int umem_check_user_range(unsigned long untagged, size_t length);
 #endif
 
 #endif /* _LINUX_UMEM_H */

@@ -1368,8 +1368,21 @@ static void umem_test_rlimit(struct kunit *test)
 	umem_test_put(test, umem);
 	umem_test_expect_charges(test, &before);
 
-	/* Exactly at the limit is allowed. */
+	/*
+	 * Asked only over the limit: the test thread holds CAP_IPC_LOCK, so
+	 * capable() lets it through (ask_cap's "under the limit, no check" is
+	 * shown by PF_SUPERPRIV in the guest suites).
+	 */
 	args.acct.lock_cap = false;
+	args.acct.ask_cap = true;
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held() - held, (long)npages);
+	umem_test_put(test, umem);
+	umem_test_expect_charges(test, &before);
+
+	/* Exactly at the limit is allowed. */
+	args.acct.ask_cap = false;
 	umem_test_set_memlock(test, (charged + npages) << PAGE_SHIFT);
 	umem = umem_test_get(test, &args);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
@@ -1954,6 +1967,83 @@ static void umem_test_hugetlb(struct kunit *test)
 }
 #endif
 
+/*
+ * Tagged pointers (arm64 TBI/MTE, HWASan, x86 LAM): the TASK_SIZE check is
+ * made on the untagged address, as GUP walks it. x86_64 without LAM and UML
+ * never untag, so the check is driven directly with a tag in the top byte;
+ * where the mm does untag, a pin through the tagged pointer must pin what
+ * the untagged one does.
+ */
+static void umem_test_tagged(struct kunit *test)
+{
+	const size_t len = 2 * PAGE_SIZE;
+	unsigned long addr, tagged;
+	struct umem_args args = {
+		.length = len,
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+	};
+	struct umem *umem, *tumem;
+
+	if (BITS_PER_LONG < 64)
+		kunit_skip(test, "no tag bits on 32-bit");
+	addr = umem_test_mmap_anon(test, len, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, addr, len);
+	tagged = addr | (0x5bUL << (BITS_PER_LONG - 8));
+
+	KUNIT_EXPECT_EQ(test, umem_check_user_range(addr, len), 0);
+	KUNIT_EXPECT_EQ(test, umem_check_user_range(addr + len, TASK_SIZE),
+			-EFAULT);
+	/* What a check on the raw pointer would have said: */
+	KUNIT_EXPECT_EQ(test, umem_check_user_range(tagged, len), -EFAULT);
+
+	args.start = addr;
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	args.start = tagged;
+	tumem = umem_test_get(test, &args);
+	if (untagged_addr(tagged) != addr) {
+		/* This mm does not untag: the pointer is out of range. */
+		KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(tumem), -EFAULT);
+		return;
+	}
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, tumem);
+	KUNIT_EXPECT_EQ(test, tumem->address, tagged);
+	KUNIT_EXPECT_EQ(test, tumem->npages, umem->npages);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(tumem->sgt_append.sgt.sgl),
+			    sg_page(umem->sgt_append.sgt.sgl));
+}
+
+/*
+ * __free(umem) is for error paths, where no DMA happened: it must not
+ * dirty the pages it releases (a page dirtied for nothing is written back
+ * for nothing, and a file page dirtied without the filesystem knowing is
+ * worse).
+ */
+static void umem_test_free_clean(struct kunit *test)
+{
+	struct umem_args args = {
+		.length = PAGE_SIZE,
+		.flags = UMEM_WRITE,
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+	};
+	struct umem_test_ctx *ctx = test->priv;
+	struct folio *folio;
+
+	args.start = umem_test_mmap_anon(test, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, args.start, PAGE_SIZE);
+	{
+		struct umem *umem __free(umem) = umem_get(&args);
+
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+		ctx->pinned = true;
+		folio = page_folio(sg_page(umem->sgt_append.sgt.sgl));
+		folio_get(folio);
+		folio_clear_dirty(folio);
+	}
+	KUNIT_EXPECT_FALSE(test, folio_test_dirty(folio));
+	folio_put(folio);
+}
+
 static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_pin_anon, umem_test_pin_gen_params),
 	KUNIT_CASE_PARAM(umem_test_coalesce, umem_test_coalesce_gen_params),
@@ -1968,6 +2058,8 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_rlimit, umem_test_rlimit_gen_params),
 	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
 	KUNIT_CASE(umem_test_stream),
+	KUNIT_CASE(umem_test_tagged),
+	KUNIT_CASE(umem_test_free_clean),
 	KUNIT_CASE(umem_test_runs_4k),
 	KUNIT_CASE(umem_test_thp),
 	KUNIT_CASE(umem_test_hugetlb),

@@ -164,9 +164,9 @@ struct ib_umem *ib_umem_get(struct ib_device *device, unsigned long addr,
 
 	/*
 	 * Pinned memory is charged to mm->pinned_vm against RLIMIT_MEMLOCK,
-	 * which CAP_IPC_LOCK lifts; the library takes the decision as input.
+	 * which CAP_IPC_LOCK lifts; asked only when over the limit, as before.
 	 */
-	args.acct.lock_cap = capable(CAP_IPC_LOCK);
+	args.acct.ask_cap = true;
 	/* Undone in ib_umem_release() */
 	ret = umem_init(&umem->pin, &args);
 	if (ret)

@@ -11,7 +11,8 @@
  * several offsets (start, across a page and a 2 MiB boundary, the middle,
  * the last byte).  Further cases: unaligned start and length with the MR
  * bounds checked, read-only MRs (remote WRITE must fail with a remote
- * access error), RLIMIT_MEMLOCK as an unprivileged user, rereg of access
+ * access error), RLIMIT_MEMLOCK as an unprivileged user, no capability
+ * check (PF_SUPERPRIV) below the limit for root, rereg of access
  * flags and of the translation, and the VmPin accounting of all of them.
  *
  * Only the behaviour visible to userspace is tested, so the result must be
@@ -955,6 +956,128 @@ static void memlock_cases(void)
 	}
 }
 
+/* ---- capability checks ---- */
+
+#define PF_SUPERPRIV	0x00000100
+
+/* task->flags from /proc/self/stat, field 9; ~0 if unreadable */
+static unsigned long task_flags(void)
+{
+	unsigned long flags = ~0UL;
+	char buf[1024], *p;
+	size_t n;
+	FILE *f;
+
+	f = fopen("/proc/self/stat", "r");
+	if (!f)
+		return flags;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return ~0UL;
+	return flags;
+}
+
+/*
+ * A root process under its RLIMIT_MEMLOCK causes no capability check in
+ * ibv_reg_mr() (no audit record, no PF_SUPERPRIV): ib_umem_get() asks for
+ * CAP_IPC_LOCK only when the registration would exceed the limit, and then
+ * it lets root through. In a child, since fork() clears PF_SUPERPRIV.
+ */
+static void superpriv_child(void)
+{
+	struct ibv_mr *mr = NULL, *mr2 = NULL;
+	struct ibv_context *ctx;
+	unsigned long before, under, over;
+	struct ibv_pd *pd;
+	struct rlimit rl;
+	char *mem;
+
+	mem = mmap(NULL, 2 * SZ_1M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		fail("mmap: %s", strerror(errno));
+		goto out;
+	}
+	memset(mem, 1, 2 * SZ_1M);
+	/* Lower the soft limit only: raising the hard one asks capable(). */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_max < SZ_1M) {
+		fail("RLIMIT_MEMLOCK hard limit below 1 MiB");
+		goto out;
+	}
+	rl.rlim_cur = SZ_1M;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
+		fail("setrlimit: %s", strerror(errno));
+		goto out;
+	}
+	ctx = ibv_open_device(r.dev);
+	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	if (!pd) {
+		fail("ibv_open_device/ibv_alloc_pd: %s", strerror(errno));
+		goto out;
+	}
+	before = task_flags();
+	mr = ibv_reg_mr(pd, mem, 64 * 1024, ACC_RW);
+	under = task_flags();
+	if (mr)
+		mr2 = ibv_reg_mr(pd, mem + SZ_1M, SZ_1M, ACC_RW);
+	over = task_flags();
+	if (before == ~0UL || (before & PF_SUPERPRIV))
+		fail("PF_SUPERPRIV already set before ibv_reg_mr (flags %#lx)",
+		     before);
+	else if (!mr)
+		fail("ibv_reg_mr of 64 KiB under a 1 MiB limit: %s",
+		     strerror(errno));
+	else if (under & PF_SUPERPRIV)
+		fail("ibv_reg_mr of 64 KiB under the limit asked capable() (flags %#lx)",
+		     under);
+	else if (!mr2)
+		fail("ibv_reg_mr of 1 MiB more, over the limit, as root: %s",
+		     strerror(errno));
+	else if (!(over & PF_SUPERPRIV))
+		fail("over the limit without asking for CAP_IPC_LOCK (flags %#lx)",
+		     over);
+	else
+		check_vmpin(1088, "with 64 KiB + 1 MiB registered");
+	if (mr2 && ibv_dereg_mr(mr2))
+		fail("ibv_dereg_mr: %s", strerror(errno));
+	if (mr && ibv_dereg_mr(mr))
+		fail("ibv_dereg_mr: %s", strerror(errno));
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	report(true, "root under RLIMIT_MEMLOCK: ibv_reg_mr asks no capability; over it, CAP_IPC_LOCK is asked and used");
+	_exit(0);
+out:
+	report(false, "capability checks of ibv_reg_mr");
+	_exit(1);
+}
+
+static void superpriv_cases(void)
+{
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		report_skip("not root", "capability checks of ibv_reg_mr");
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		fail("fork: %s", strerror(errno));
+		report(false, "capability checks of ibv_reg_mr");
+		return;
+	}
+	if (pid == 0)
+		superpriv_child();
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+		fail("child died (status %#x)", status);
+		report(false, "capability checks of ibv_reg_mr");
+	}
+}
+
 /* ---- rereg ---- */
 
 /*
@@ -1185,6 +1308,7 @@ int main(int argc, char **argv)
 	for (int bk = 0; bk < NR_BACKINGS; bk++)
 		backing_cases(bk);
 	memlock_cases();
+	superpriv_cases();
 	rereg_cases();
 
 	dereg(r.lmr);

@@ -28,10 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "../../../../lib/test_umem_uapi.h"
@@ -332,20 +334,59 @@ static int map_backing(enum backing b, size_t size, struct mapping *m)
 	}
 }
 
+/*
+ * The same-kernel reference for each row: mm's own GUP benchmark
+ * (CONFIG_GUP_TEST) pinning the same buffer into a page array with
+ * FOLL_LONGTERM, 512 pages per call, as a driver without umem would. The
+ * layout is mm/gup_test.h's.
+ */
+struct gup_test {
+	uint64_t get_delta_usec;
+	uint64_t put_delta_usec;
+	uint64_t addr;
+	uint64_t size;
+	uint32_t nr_pages_per_call;
+	uint32_t gup_flags;
+	uint32_t test_flags;
+	uint32_t which_pages[8];
+};
+
+#define PIN_LONGTERM_BENCHMARK	_IOWR('g', 3, struct gup_test)
+#define GUP_TEST_FOLL_WRITE	0x01
+#define GUP_TEST_PATH		"/sys/kernel/debug/gup_test"
+
+static int gup_fd = -1;
+
+/* Milliseconds the reference took to pin @len bytes at @addr, or -1. */
+static double gup_ref_ms(void *addr, size_t len)
+{
+	struct gup_test g = {
+		.addr = (uintptr_t)addr,
+		.size = len,
+		.nr_pages_per_call = 512,
+		.gup_flags = GUP_TEST_FOLL_WRITE,
+	};
+
+	if (gup_fd < 0 || ioctl(gup_fd, PIN_LONGTERM_BENCHMARK, &g))
+		return -1;
+	return g.get_delta_usec / 1e3;
+}
+
 static void print_header(void)
 {
-	printf("%-8s %6s %9s %9s %11s %10s %8s %9s %11s %5s\n",
+	printf("%-8s %6s %9s %9s %11s %10s %8s %9s %8s %6s %11s %5s\n",
 	       "backing", "size", "pages", "sg-ents", "metadata-B", "B/GiB",
-	       "best-pgsz", "pin-ms", "release-ms", "data");
+	       "best-pgsz", "pin-ms", "ref-ms", "ratio", "release-ms", "data");
 	fflush(stdout);
 }
 
 /* One table row: pin and release @size bytes of backing @b. */
 static bool run_case(int fd, enum backing b, size_t size)
 {
-	char s1[32], s2[32];
+	char s1[32], s2[32], s3[32], s4[32];
 	struct mapping m = { 0 };
 	struct test_umem_cmd cmd;
+	double ref_ms;
 	uint64_t want;
 	bool good;
 	int ret;
@@ -378,13 +419,22 @@ static bool run_case(int fd, enum backing b, size_t size)
 	}
 
 	good = cmd.checksum == want;
-	printf("%-8s %6s %9llu %9llu %11llu %10.0f %8s %9.1f %11.1f %5s\n",
+	ref_ms = gup_ref_ms(m.addr, size);
+	if (ref_ms > 0) {
+		snprintf(s3, sizeof(s3), "%.1f", ref_ms);
+		snprintf(s4, sizeof(s4), "%.2f", cmd.pin_ns / 1e6 / ref_ms);
+	} else {
+		snprintf(s3, sizeof(s3), "-");
+		snprintf(s4, sizeof(s4), "-");
+	}
+	printf("%-8s %6s %9llu %9llu %11llu %10.0f %8s %9.1f %8s %6s %11.1f %5s\n",
 	       backing_name[b], fmt_size(s1, sizeof(s1), size),
 	       (unsigned long long)cmd.npages, (unsigned long long)cmd.nents,
 	       (unsigned long long)cmd.metadata_bytes,
 	       (double)cmd.metadata_bytes * SZ_1G / size,
 	       fmt_size(s2, sizeof(s2), cmd.best_pgsz[TEST_UMEM_PGSZ_4K_2M_1G]),
-	       cmd.pin_ns / 1e6, cmd.release_ns / 1e6, good ? "ok" : "BAD");
+	       cmd.pin_ns / 1e6, s3, s4, cmd.release_ns / 1e6,
+	       good ? "ok" : "BAD");
 	fflush(stdout);
 
 	check(good, "%s: kernel read back the bytes written (checksum %016llx, expected %016llx)",
@@ -608,35 +658,52 @@ static void test_kept(int fd, size_t size)
 	munmap(p, len);
 }
 
-/* RLIMIT_MEMLOCK as an unprivileged user, in a child */
-static void rlimit_child(void)
+/* Drop to nobody, with no capabilities left. */
+static bool drop_privileges(void)
 {
-	const struct rlimit rl = { .rlim_cur = SZ_64K, .rlim_max = SZ_64K };
-	const size_t len = SZ_1M, small = 32 * 1024;
-	struct test_umem_cmd cmd;
-	int fd, ret;
-	char *p;
-
-	if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
-		check(false, "setrlimit(RLIMIT_MEMLOCK, 64K): %s", strerror(errno));
-		return;
-	}
 	if (getuid() == 0 || geteuid() == 0) {
 		if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
 		    setresuid(NOBODY, NOBODY, NOBODY)) {
 			check(false, "switch to uid/gid %d: %s", NOBODY,
 			      strerror(errno));
-			return;
+			return false;
 		}
 	}
-	check(!have_cap_ipc_lock(), "running without CAP_IPC_LOCK as uid %d",
-	      (int)geteuid());
+	return true;
+}
+
+/*
+ * RLIMIT_MEMLOCK as an unprivileged user, in a child: the device is opened
+ * as root (it is root-only) and used after dropping privileges.
+ */
+static void rlimit_child(void)
+{
+	const struct rlimit rl = { .rlim_cur = SZ_64K, .rlim_max = SZ_64K };
+	const size_t len = SZ_1M, small = 32 * 1024;
+	struct test_umem_cmd cmd;
+	int fd, fd2, ret;
+	char *p;
 
 	fd = open(DEVICE, O_RDWR);
-	check(fd >= 0, "unprivileged open of " DEVICE " (%s)",
+	check(fd >= 0, "open of " DEVICE " as root (%s)",
 	      fd < 0 ? strerror(errno) : "success");
 	if (fd < 0)
 		return;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
+		check(false, "setrlimit(RLIMIT_MEMLOCK, 64K): %s", strerror(errno));
+		return;
+	}
+	if (!drop_privileges())
+		return;
+	check(!have_cap_ipc_lock(), "running without CAP_IPC_LOCK as uid %d",
+	      (int)geteuid());
+
+	fd2 = open(DEVICE, O_RDWR);
+	check(fd2 < 0 && errno == EACCES,
+	      "unprivileged open of " DEVICE " (mode 0600) -> EACCES (got %s)",
+	      fd2 < 0 ? strerrorname_np(errno) : "success");
+	if (fd2 >= 0)
+		close(fd2);
 
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 11);
@@ -683,6 +750,218 @@ static void rlimit_child(void)
 	check(status_kb("VmPin") == 0, "VmPin 0 after close (%ld kB)",
 	      status_kb("VmPin"));
 	munmap(p, len);
+}
+
+/*
+ * /dev/test_umem is root-only twice over: mode 0600, and open() asks for
+ * CAP_SYS_ADMIN, so that a node made world-accessible by udev or by hand
+ * still lets no unprivileged user pin without bound or learn physical
+ * adjacency. The node is opened up to 0666 here for the second check.
+ */
+static void test_root_only(void)
+{
+	struct stat st;
+	int status, ret;
+	pid_t pid;
+
+	printf("root only:\n");
+	if (getuid() != 0) {
+		printf("  skipped: not root\n");
+		return;
+	}
+	if (stat(DEVICE, &st) || chmod(DEVICE, 0666)) {
+		check(false, "stat/chmod " DEVICE ": %s", strerror(errno));
+		return;
+	}
+	check((st.st_mode & 07777) == 0600, DEVICE " has mode %04o, expected 0600",
+	      st.st_mode & 07777);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd;
+
+		if (!drop_privileges())
+			_exit(1);
+		fd = open(DEVICE, O_RDWR);
+		check(fd < 0 && errno == EPERM,
+		      "open of a 0666 " DEVICE " without CAP_SYS_ADMIN -> EPERM (got %s)",
+		      fd < 0 ? strerrorname_np(errno) : "success");
+		_exit(0);
+	}
+	ret = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status);
+	check(ret, "unprivileged child ran to the end");
+	if (chmod(DEVICE, st.st_mode & 07777))
+		check(false, "restore the mode of " DEVICE ": %s", strerror(errno));
+}
+
+/* task->flags from /proc/self/stat, field 9; ~0 if unreadable */
+static unsigned long task_flags(void)
+{
+	unsigned long flags = ~0UL;
+	char buf[1024], *p;
+	size_t n;
+	FILE *f;
+
+	f = fopen("/proc/self/stat", "r");
+	if (!f)
+		return flags;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return ~0UL;
+	return flags;
+}
+
+#define PF_SUPERPRIV	0x00000100
+
+/*
+ * A root process under its RLIMIT_MEMLOCK causes no capability check when
+ * it pins (no audit record, no PF_SUPERPRIV), as with stock ib_umem_get();
+ * over the limit CAP_IPC_LOCK is asked and lets it through. In a child:
+ * fork() clears PF_SUPERPRIV, and the child uses the parent's file.
+ */
+static void superpriv_child(int fd)
+{
+	struct test_umem_cmd cmd;
+	unsigned long flags;
+	size_t len = SZ_2M;
+	struct rlimit rl;
+	int ret;
+	char *p;
+
+	p = map_anon(len, PROT_READ | PROT_WRITE);
+	fill(p, len, 12);
+	/* Lowering the soft limit only: raising the hard one asks capable(). */
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_max < SZ_1M) {
+		check(false, "RLIMIT_MEMLOCK hard limit below 1M");
+		return;
+	}
+	rl.rlim_cur = SZ_1M;
+	if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
+		check(false, "setrlimit(RLIMIT_MEMLOCK, 1M): %s", strerror(errno));
+		return;
+	}
+	flags = task_flags();
+	check(!(flags & PF_SUPERPRIV), "PF_SUPERPRIV clear before pinning (flags %#lx)",
+	      flags);
+	ret = pin_release(fd, p, SZ_64K, TEST_UMEM_WRITE,
+			  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	flags = task_flags();
+	check(!ret && !(flags & PF_SUPERPRIV),
+	      "64K under a 1M limit as root: pinned (%s), no capability check (flags %#lx)",
+	      ret ? strerrorname_np(-ret) : "success", flags);
+	ret = pin_release(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM,
+			  &cmd);
+	flags = task_flags();
+	check(!ret && (flags & PF_SUPERPRIV) && flags != ~0UL,
+	      "2M over a 1M limit as root: CAP_IPC_LOCK asked and used (%s, flags %#lx)",
+	      ret ? strerrorname_np(-ret) : "success", flags);
+	munmap(p, len);
+}
+
+static void test_superpriv(int fd)
+{
+	int status;
+	pid_t pid;
+
+	printf("capability checks:\n");
+	if (getuid() != 0 || !have_cap_ipc_lock()) {
+		printf("  skipped: not root with CAP_IPC_LOCK\n");
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		superpriv_child(fd);
+		fflush(stdout);
+		_exit(0);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "capability child ran to the end");
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * SIGKILL during a long pin: umem_get() must notice the fatal signal
+ * between GUP batches (and GUP within one), return -EINTR, and leave
+ * nothing pinned or charged, promptly. "Promptly" is a ratio, not a time:
+ * the killed pin is of 16 times the memory of a reference pin timed just
+ * before (both of untouched 4K pages, so GUP faults every page in), and
+ * the child must be gone within the reference pin's time of the kill.
+ */
+static void test_kill(int fd)
+{
+	const size_t ref_len = 16 * SZ_1M, len = 16 * ref_len;
+	long long acq0, rel0, acq, rel;
+	struct test_umem_cmd cmd;
+	uint64_t ref_ns, t_kill, t_gone;
+	int ret, status, pfd[2];
+	bool exact;
+	char c;
+	void *p;
+	pid_t pid;
+
+	printf("SIGKILL during a pin:\n");
+	p = map_anon(ref_len, PROT_READ | PROT_WRITE);
+	ret = pin(fd, p, ref_len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ref_ns = cmd.pin_ns;
+	check(!ret && ref_ns, "reference pin of 16M of untouched 4K pages: %llu ms",
+	      (unsigned long long)ref_ns / 1000000);
+	if (!ret)
+		release(fd, cmd.handle);
+	munmap(p, ref_len);
+	if (ret || pipe(pfd))
+		return;
+
+	exact = vmstat_refresh();
+	acq0 = read_vmstat("nr_foll_pin_acquired");
+	rel0 = read_vmstat("nr_foll_pin_released");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		void *q = map_anon(len, PROT_READ | PROT_WRITE);
+
+		close(pfd[0]);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		pin(fd, q, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
+		check(false, "child started");
+		close(pfd[0]);
+		return;
+	}
+	close(pfd[0]);
+	/* A quarter of the reference in, well inside the 16x longer pin */
+	usleep(ref_ns / 4000);
+	t_kill = now_ns();
+	kill(pid, SIGKILL);
+	ret = waitpid(pid, &status, 0);
+	t_gone = now_ns();
+	check(ret == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	      "the child died of SIGKILL inside the 256M pin (status %#x)", status);
+	check(t_gone - t_kill < ref_ns,
+	      "gone %llu ms after SIGKILL, within the 16M reference pin's %llu ms",
+	      (unsigned long long)(t_gone - t_kill) / 1000000,
+	      (unsigned long long)ref_ns / 1000000);
+	if (exact && vmstat_refresh()) {
+		acq = read_vmstat("nr_foll_pin_acquired") - acq0;
+		rel = read_vmstat("nr_foll_pin_released") - rel0;
+		check(acq == rel, "pins of the killed pin: +%lld acquired, +%lld released",
+		      acq, rel);
+	}
 }
 
 static void test_rlimit(void)
@@ -783,6 +1062,12 @@ int main(int argc, char **argv)
 
 	printf("umem: pin and release through %s, writable, charged to pinned_vm\n",
 	       DEVICE);
+	gup_fd = open(GUP_TEST_PATH, O_RDWR);
+	printf("pin-ms: umem_get(); ref-ms: the same buffer pinned into a page array by\n"
+	       "GUP_TEST PIN_LONGTERM (%s) in this boot; ratio = pin-ms / ref-ms.\n"
+	       "Times from this kernel as built: the rig's is a debug kernel (KASAN,\n"
+	       "lockdep) under TCG emulation, so read ratios, not milliseconds.\n",
+	       gup_fd >= 0 ? GUP_TEST_PATH : "not available: no CONFIG_GUP_TEST");
 	print_header();
 	for (b = 0; b < NR_BACKINGS; b++)
 		run_case(fd, b, size);
@@ -791,6 +1076,9 @@ int main(int argc, char **argv)
 		test_errors(fd);
 		test_unaligned(fd);
 		test_kept(fd, size);
+		test_superpriv(fd);
+		test_kill(fd);
+		test_root_only();
 		test_rlimit();
 	}
 	close(fd);
