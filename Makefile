@@ -3,6 +3,7 @@
 #
 #   make demo        build, boot, pin real memory through umem, print what happened
 #   make check       everything CI runs (.ci/run)
+#   make check-fast  checkpatch, kernel-doc, UML KUnit: minutes, for iterating
 #   make kunit       the umem KUnit suite under UML and in the x86_64 guest
 #   make vm-run CMD='...' [BASE=stock]   run a command as root in the guest
 #   make series      the upstream patch series in build/series/
@@ -15,7 +16,7 @@ BASE ?= patched
 FLAVOUR := $(if $(filter stock,$(BASE)),--stock,)
 
 .PHONY: all deps tree kernel kernel-stock kunit kunit-um kunit-x86 vm-run demo \
-	check checkpatch docs-check selftest series bench profile clean
+	check check-fast checkpatch docs-check selftest series bench profile clean
 
 all: check
 
@@ -56,6 +57,9 @@ docs-check: deps
 
 check: deps
 	$(RIG)/check.sh
+
+check-fast: deps
+	$(RIG)/check.sh --fast
 
 series: deps
 	$(RIG)/series.sh

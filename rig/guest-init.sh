@@ -35,7 +35,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 scratch /mnt
 ip link set lo up
 
-cd /mnt || exec echo o > /proc/sysrq-trigger
+cd /mnt || { echo o > /proc/sysrq-trigger; exec sleep 60; }
 echo 1 > /proc/sys/kernel/sysrq
 sh /mnt/cmd.sh < /dev/null > /dev/console 2>&1
 echo $? > /mnt/rc.tmp
@@ -51,5 +51,10 @@ grep -E '^nr_foll_pin_(acquired|released)' /proc/vmstat > /mnt/vmstat
 dmesg > /mnt/dmesg
 mv /mnt/rc.tmp /mnt/rc
 sync
+# sysrq-o powers off asynchronously, and PID 1 must not exit meanwhile (the
+# kernel would panic "Attempted to kill init"); nor may it run a program
+# from the 9p root, which goes away under it.  So block in a shell builtin:
+# opening a FIFO for reading waits for a writer, and none ever comes.
+mknod /dev/.poweroff p 2>/dev/null
 echo o > /proc/sysrq-trigger
-sleep 10
+while :; do read -r _ < /dev/.poweroff; done

@@ -77,6 +77,7 @@ timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \
 	-fsdev local,id=scratch,path="$scratch",security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=scratch,mount_tag=scratch \
 	-kernel "$kernel" -append "$append" < /dev/null 2>&1 | tee "$log" |
+	sed -u -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c=>]//g' -e 's/\r$//' |
 	grep -v -E '^\s*$|^\[ *[0-9.]+\] (KTAP|    |# |ok |not ok )' || true
 qrc=${PIPESTATUS[0]}
 set -e
