@@ -50,10 +50,10 @@
  * - %UMEM_ACCT_LOCKED_VM: ``mm->locked_vm`` of the pinned mm through
  *   __account_locked_vm() under mmap_write_lock_killable() (the uncharge
  *   waits, it cannot fail), limited by the
- *   RLIMIT_MEMLOCK of &umem_acct.task (as VFIO type1 does).
+ *   RLIMIT_MEMLOCK of &umem_acct.task (VFIO type1's counter and rule).
  * - %UMEM_ACCT_USER: ``user->locked_vm`` of &umem_acct.user, a lock-free
- *   atomic_long_try_cmpxchg() loop limited by current's RLIMIT_MEMLOCK (as
- *   io_uring and iommufd do).
+ *   atomic_long_try_cmpxchg() loop limited by current's RLIMIT_MEMLOCK
+ *   (AF_XDP's rule; io_uring and iommufd also add to ``mm->pinned_vm``).
  *
  * &umem_acct.lock_cap skips the limit but still charges the counter: the
  * caller decides capability once, at creation. &umem_acct.ask_cap instead
@@ -766,28 +766,33 @@ static int umem_virt_dma_map(struct umem *umem)
  * @umem: the umem
  * @dev: the DMA device, or %NULL for a software device whose "DMA address"
  *	is the kernel virtual address (rxe, siw, rdmavt)
+ * @dir: %DMA_TO_DEVICE, %DMA_FROM_DEVICE or %DMA_BIDIRECTIONAL. Only a
+ *	umem pinned with %UMEM_WRITE may be written by the device, whatever
+ *	the mapping says (RDMA maps every umem bidirectionally and lets the
+ *	device's access rights keep read-only memory read-only).
  * @attrs: DMA_ATTR_* flags for dma_map_sgtable()
  *
  * Fills the DMA view of &umem.sgt_append (&sg_table.nents entries, read
  * with sg_dma_address() and sg_dma_len(); an IOMMU may have merged
- * entries), bidirectionally for a writable umem and to the device
- * otherwise. Undo with umem_dma_unmap(), or let umem_uninit() do it.
+ * entries). Undo with umem_dma_unmap(), or let umem_uninit() do it.
  *
  * Context: Process context. May sleep. The caller serialises it against
  * umem_dma_unmap() and every user of the DMA view.
- * Return: 0, or -EBUSY if @umem is already mapped, -EOPNOTSUPP for
- * @dev %NULL on a %CONFIG_HIGHMEM kernel, or what dma_map_sgtable() returns
- * (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO).
+ * Return: 0, or -EBUSY if @umem is already mapped, -EINVAL for an invalid
+ * @dir, -EOPNOTSUPP
+ * for @dev %NULL on a %CONFIG_HIGHMEM kernel, or what dma_map_sgtable()
+ * returns (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO).
  */
-int umem_dma_map(struct umem *umem, struct device *dev, unsigned long attrs)
+int umem_dma_map(struct umem *umem, struct device *dev,
+		 enum dma_data_direction dir, unsigned long attrs)
 {
-	enum dma_data_direction dir;
 	int ret;
 
 	if (umem->dma_mapped)
 		return -EBUSY;
+	if (!valid_dma_direction(dir))
+		return -EINVAL;
 
-	dir = umem->writable ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
 	if (dev)
 		ret = dma_map_sgtable(dev, &umem->sgt_append.sgt, dir, attrs);
 	else
@@ -903,11 +908,6 @@ static inline unsigned int umem_sg_len(struct scatterlist *sg, bool dma)
 	return dma ? sg_dma_len(sg) : sg->length;
 }
 
-static inline unsigned int umem_view_nents(const struct umem *umem, bool dma)
-{
-	return dma ? umem->sgt_append.sgt.nents : umem->sgt_append.sgt.orig_nents;
-}
-
 /*
  * ib_umem_find_best_pgsz() over either view of @sgt: @nents entries from
  * @sgt->sgl, the first byte @pgoff into the first entry, @length bytes. The
@@ -992,33 +992,6 @@ unsigned long umem_sgt_find_best_pgsz(struct sg_table *sgt,
 EXPORT_SYMBOL_NS_GPL(umem_sgt_find_best_pgsz, UMEM);
 
 /**
- * umem_find_best_pgsz() - Largest device page size for a mapped umem
- * @umem: the umem, mapped with umem_dma_map()
- * @pgsz_bitmap: the page sizes the device supports, one bit per power of two
- * @iova: device address &umem->address will be mapped at
- *
- * For devices that use a single page size per mapping: finds the largest
- * size in @pgsz_bitmap such that the DMA view can be described as
- * umem_num_blocks() blocks of that size, aligned to it, at @iova. Same
- * semantics as ib_umem_find_best_pgsz(): a size of %PAGE_SIZE or smaller
- * works whenever @iova and &umem->address agree in the bits below it.
- * umem_sgt_find_best_pgsz() does the work.
- *
- * Context: Any context. Cost: O(DMA entries).
- * Return: the page size, or 0 if @umem is not DMA mapped, the range ends
- * above the top of the IOVA space or no size in @pgsz_bitmap works.
- */
-unsigned long umem_find_best_pgsz(struct umem *umem, unsigned long pgsz_bitmap,
-				  unsigned long iova)
-{
-	if (!umem->dma_mapped)
-		return 0;
-	return umem_sgt_find_best_pgsz(&umem->sgt_append.sgt, umem_offset(umem),
-				       umem->length, pgsz_bitmap, iova);
-}
-EXPORT_SYMBOL_NS_GPL(umem_find_best_pgsz, UMEM);
-
-/**
  * umem_find_best_phys_pgsz() - Largest IOMMU page size for a umem
  * @umem: the umem
  * @pgsz_bitmap: the page sizes the IOMMU supports, one bit per power of two
@@ -1042,147 +1015,6 @@ unsigned long umem_find_best_phys_pgsz(struct umem *umem,
 			      iova, false);
 }
 EXPORT_SYMBOL_NS_GPL(umem_find_best_phys_pgsz, UMEM);
-
-/**
- * umem_num_blocks() - Number of @pgsz blocks covering a umem at @iova
- * @umem: the umem
- * @pgsz: block size, a power of two
- * @iova: device address of &umem->address
- *
- * Context: Any context.
- * Return: the number of @pgsz-aligned blocks from the one holding @iova to
- * the one holding the last byte, or 0 if @pgsz is not a power of two.
- */
-size_t umem_num_blocks(const struct umem *umem, unsigned long pgsz,
-		       unsigned long iova)
-{
-	if (!is_power_of_2(pgsz))
-		return 0;
-	return (ALIGN(iova + umem->length, pgsz) - ALIGN_DOWN(iova, pgsz)) /
-	       pgsz;
-}
-EXPORT_SYMBOL_NS_GPL(umem_num_blocks, UMEM);
-
-/*
- * Block iteration, after __rdma_block_iter_next(): __sg is the entry that
- * holds the next block's first byte and __sg_advance that byte's offset in
- * it. Each step reports the block holding it, aligned down, and skips to
- * the first byte of the following block, which is where an aligned block
- * of the view starts when @pgsz came from the find_best function for the
- * same @iova. __blocks_left stops the walk after umem_num_blocks() blocks;
- * for a @pgsz below PAGE_SIZE it also drops the blocks of the last page
- * that lie after the last byte, and __sg_advance skips those before the
- * first byte.
- */
-static void umem_block_iter_start(struct umem_block_iter *iter,
-				  struct umem *umem, unsigned long pgsz,
-				  unsigned long iova, bool dma)
-{
-	memset(iter, 0, sizeof(*iter));
-	if (!is_power_of_2(pgsz))
-		return;
-
-	iter->__sg = umem->sgt_append.sgt.sgl;
-	iter->__sg_nents = umem_view_nents(umem, dma);
-	iter->__pg_bit = __fls(pgsz);
-	iter->__sg_advance = umem_offset(umem) & ~(pgsz - 1);
-	iter->__blocks_left = umem_num_blocks(umem, pgsz, iova);
-}
-
-static bool umem_block_iter_next(struct umem_block_iter *iter, bool dma)
-{
-	u64 pgsz = BIT_ULL(iter->__pg_bit);
-	u64 addr, delta;
-
-	if (!iter->__blocks_left || !iter->__sg_nents)
-		return false;
-
-	addr = umem_sg_addr(iter->__sg, dma) + iter->__sg_advance;
-	delta = pgsz - (addr & (pgsz - 1));
-	while (iter->__sg_nents &&
-	       umem_sg_len(iter->__sg, dma) - iter->__sg_advance <= delta) {
-		delta -= umem_sg_len(iter->__sg, dma) - iter->__sg_advance;
-		iter->__sg_advance = 0;
-		iter->__sg = sg_next(iter->__sg);
-		iter->__sg_nents--;
-	}
-	iter->__sg_advance += delta;
-	iter->__addr = addr & ~(pgsz - 1);
-	iter->__blocks_left--;
-	return true;
-}
-
-/**
- * __umem_dma_block_iter_start() - Start a walk of the DMA view in blocks
- * @iter: the cursor
- * @umem: a umem mapped with umem_dma_map()
- * @pgsz: block size, from umem_find_best_pgsz() for the same @iova
- * @iova: device address of &umem->address
- *
- * Use umem_for_each_dma_block() rather than calling this directly. The
- * walk is only meaningful for a @pgsz that umem_find_best_pgsz() returned
- * for this @iova; for any other size the blocks need not describe the
- * memory. A @pgsz that is not a power of two yields no blocks.
- *
- * Context: Any context.
- */
-void __umem_dma_block_iter_start(struct umem_dma_block_iter *iter,
-				 struct umem *umem, unsigned long pgsz,
-				 unsigned long iova)
-{
-	umem_block_iter_start(&iter->base, umem, pgsz, iova, true);
-	if (!umem->dma_mapped)
-		iter->base.__blocks_left = 0;
-}
-EXPORT_SYMBOL_NS_GPL(__umem_dma_block_iter_start, UMEM);
-
-/**
- * __umem_dma_block_iter_next() - Step to the next block of the DMA view
- * @iter: the cursor
- *
- * Context: Any context. Cost: O(1) amortised over the walk.
- * Return: true if umem_block_dma_address() now gives a block, false at the
- * end.
- */
-bool __umem_dma_block_iter_next(struct umem_dma_block_iter *iter)
-{
-	return umem_block_iter_next(&iter->base, true);
-}
-EXPORT_SYMBOL_NS_GPL(__umem_dma_block_iter_next, UMEM);
-
-/**
- * __umem_phys_block_iter_start() - Start a walk of the CPU view in blocks
- * @iter: the cursor
- * @umem: the umem
- * @pgsz: block size, from umem_find_best_phys_pgsz() for the same @iova
- * @iova: IOMMU address &umem->address will be mapped at
- *
- * Use umem_for_each_phys_block() rather than calling this directly. As
- * __umem_dma_block_iter_start(), over sg_phys() of the CPU view.
- *
- * Context: Any context.
- */
-void __umem_phys_block_iter_start(struct umem_phys_block_iter *iter,
-				  struct umem *umem, unsigned long pgsz,
-				  unsigned long iova)
-{
-	umem_block_iter_start(&iter->base, umem, pgsz, iova, false);
-}
-EXPORT_SYMBOL_NS_GPL(__umem_phys_block_iter_start, UMEM);
-
-/**
- * __umem_phys_block_iter_next() - Step to the next block of the CPU view
- * @iter: the cursor
- *
- * Context: Any context. Cost: O(1) amortised over the walk.
- * Return: true if umem_block_phys_address() now gives a block, false at the
- * end.
- */
-bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter)
-{
-	return umem_block_iter_next(&iter->base, false);
-}
-EXPORT_SYMBOL_NS_GPL(__umem_phys_block_iter_next, UMEM);
 
 /*
  * Streaming pins. umem_stream_fill() pins ahead into st->runs with the same

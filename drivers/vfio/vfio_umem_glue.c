@@ -4,14 +4,14 @@
  *
  * Type1 keeps no record of the pages it pins: each physically contiguous
  * run is mapped into the IOMMU domains at once, and on unmap the IOMMU page
- * table gives the physical addresses back. This file pins those runs with a
+ * table gives the physical addresses back. Type1 pins those runs with a
  * umem stream (batched FOLL_LONGTERM pins from the mm of the task that
- * mapped, one page of scratch whatever the size) and unpins them by range,
- * a folio at a time. What umem does not know about stays here: mappings of
- * MMIO (VM_PFNMAP), whose pfns are mapped but neither pinned nor charged,
- * and the IOMMU_READ/IOMMU_WRITE protection bits. The accounting against
- * RLIMIT_MEMLOCK stays with the vfio_dma it belongs to in
- * vfio_iommu_type1.c.
+ * mapped, one page of scratch whatever the size) and unpins them with
+ * umem_unpin_pfn_range(), a folio at a time. What umem does not know about
+ * is here: mappings of MMIO (VM_PFNMAP), whose pfns are mapped but neither
+ * pinned nor charged, and the IOMMU_READ/IOMMU_WRITE protection bits. The
+ * accounting against RLIMIT_MEMLOCK stays with the vfio_dma it belongs to
+ * in vfio_iommu_type1.c.
  */
 
 #include <linux/export.h>
@@ -19,43 +19,12 @@
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/umem.h>
 
 #include "vfio_umem_glue.h"
 
 MODULE_IMPORT_NS(UMEM);
-
-/**
- * vfio_umem_batch_init() - Prepare a batch for vfio_umem_pin_run()
- * @batch: the batch
- * @single: pin one page per GUP call (type1's disable_hugepages)
- */
-void vfio_umem_batch_init(struct vfio_umem_batch *batch, bool single)
-{
-	umem_stream_init(&batch->stream, NULL, false, single ? 1 : 0);
-	batch->writable = false;
-}
-EXPORT_SYMBOL_GPL(vfio_umem_batch_init);
-
-/**
- * vfio_umem_batch_unpin() - Unpin the pages pinned ahead and not yet used
- * @batch: the batch
- */
-void vfio_umem_batch_unpin(struct vfio_umem_batch *batch)
-{
-	umem_stream_drop(&batch->stream);
-}
-EXPORT_SYMBOL_GPL(vfio_umem_batch_unpin);
-
-/**
- * vfio_umem_batch_fini() - Unpin what is left in a batch and free it
- * @batch: the batch
- */
-void vfio_umem_batch_fini(struct vfio_umem_batch *batch)
-{
-	umem_stream_fini(&batch->stream);
-}
-EXPORT_SYMBOL_GPL(vfio_umem_batch_fini);
 
 static int vfio_umem_follow_fault_pfn(struct vm_area_struct *vma,
 				      struct mm_struct *mm,
@@ -93,23 +62,37 @@ static int vfio_umem_follow_fault_pfn(struct vm_area_struct *vma,
 	return ret;
 }
 
+/* Pages of a VM_PFNMAP mapping followed per mmap_lock hold. */
+#define VFIO_UMEM_PFNMAP_BATCH	512
+
 /*
  * The run of contiguous reserved pfns of VM_PFNMAP mappings from @vaddr,
  * at most @npage long. Returns its length, 0 if @vaddr is not in a
- * VM_PFNMAP mapping, or a negative errno for the first pfn.
+ * VM_PFNMAP mapping, or a negative errno for the first pfn. A BAR can be
+ * many GiB: the mmap_lock is held for at most VFIO_UMEM_PFNMAP_BATCH pages
+ * at a time, with a reschedule point and a fatal-signal check in between
+ * (stock type1 took the lock once per page).
  */
 static long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
 				 long npage, int prot, unsigned long *pfn)
 {
 	struct vm_area_struct *vma;
 	unsigned long next = 0;
-	long n = 0;
+	long n = 0, held;
 	int ret = 0;
 
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
 	vaddr = untagged_addr_remote(mm, vaddr);
-	while (n < npage) {
+	for (held = 0; n < npage; held++) {
+		if (held == VFIO_UMEM_PFNMAP_BATCH) {
+			mmap_read_unlock(mm);
+			cond_resched();
+			if (fatal_signal_pending(current) ||
+			    mmap_read_lock_killable(mm))
+				return n ?: -EINTR;
+			held = 0;
+		}
 		vma = vma_lookup(mm, vaddr);
 		if (!vma || !(vma->vm_flags & VM_PFNMAP))
 			break;
@@ -132,7 +115,8 @@ static long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
 
 /**
  * vfio_umem_pin_run() - Pin the next physically contiguous run of a mapping
- * @batch: the batch, carrying pages pinned ahead from one call to the next
+ * @st: the stream, carrying pages pinned ahead from one call to the next;
+ *	pointed at @mm and @prot here when they change
  * @mm: the address space of the mapping
  * @vaddr: user virtual address of the first page, page aligned
  * @npage: most pages to pin, at least 1
@@ -143,15 +127,15 @@ static long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
  *
  * Pins a batch of pages at a time and returns the longest run from @vaddr
  * whose pfns are contiguous and all reserved or all ordinary; what was
- * pinned beyond it stays in @batch for the next call. ``VM_PFNMAP``
+ * pinned beyond it stays in @st for the next call. ``VM_PFNMAP``
  * mappings give runs of reserved pfns. The caller owns the pins of the run
- * and releases them with vfio_umem_unpin_run().
+ * and releases them with umem_unpin_pfn_range().
  *
  * Return: number of pages in the run, or a negative errno if the page at
  * @vaddr can be neither pinned nor followed as a ``VM_PFNMAP`` pfn. An error
  * after the first page ends the run and is returned by the next call.
  */
-long vfio_umem_pin_run(struct vfio_umem_batch *batch, struct mm_struct *mm,
+long vfio_umem_pin_run(struct umem_stream *st, struct mm_struct *mm,
 		       unsigned long vaddr, long npage, int prot,
 		       unsigned long *pfn, bool *rsvd)
 {
@@ -159,12 +143,10 @@ long vfio_umem_pin_run(struct vfio_umem_batch *batch, struct mm_struct *mm,
 	struct umem_run run;
 	long ret, n;
 
-	if (batch->stream.mm != mm || batch->writable != writable) {
-		umem_stream_reset(&batch->stream, mm, writable);
-		batch->writable = writable;
-	}
+	if (st->mm != mm || umem_stream_writable(st) != writable)
+		umem_stream_reset(st, mm, writable);
 
-	ret = umem_stream_next(&batch->stream, vaddr, npage, &run);
+	ret = umem_stream_next(st, vaddr, npage, &run);
 	if (ret > 0) {
 		*pfn = run.pfn;
 		*rsvd = run.reserved;
@@ -196,30 +178,13 @@ EXPORT_SYMBOL_GPL(vfio_umem_pin_run);
 int vfio_umem_pin_page(struct mm_struct *mm, unsigned long vaddr, int prot,
 		       unsigned long *pfn)
 {
-	struct vfio_umem_batch batch;
+	struct umem_stream st;
 	bool rsvd;
 	long ret;
 
-	vfio_umem_batch_init(&batch, true);
-	ret = vfio_umem_pin_run(&batch, mm, vaddr, 1, prot, pfn, &rsvd);
-	vfio_umem_batch_fini(&batch);
+	umem_stream_init(&st, NULL, false, 1);
+	ret = vfio_umem_pin_run(&st, mm, vaddr, 1, prot, pfn, &rsvd);
+	umem_stream_fini(&st);
 	return ret < 0 ? ret : 0;
 }
 EXPORT_SYMBOL_GPL(vfio_umem_pin_page);
-
-/**
- * vfio_umem_unpin_run() - Unpin a physically contiguous range of pfns
- * @pfn: first pfn
- * @npage: number of pfns
- * @prot: the mapping's protection; IOMMU_WRITE dirties the pages first
- *
- * Unpins the ordinary pages of the range a folio at a time and skips the
- * reserved pfns. Never fails.
- *
- * Return: number of pages unpinned, which the caller uncharges.
- */
-long vfio_umem_unpin_run(unsigned long pfn, long npage, int prot)
-{
-	return umem_unpin_pfn_range(pfn, npage, prot & IOMMU_WRITE);
-}
-EXPORT_SYMBOL_GPL(vfio_umem_unpin_run);

@@ -12,7 +12,8 @@
  * emulated path: vfio_pin_page_external() and vfio_umem_pin_page(). The
  * remote path (vfio_pin_pages_remote()) needs an IOMMU domain and is run by
  * tools/testing/selftests/vfio on a device behind intel-iommu; its glue,
- * vfio_umem_pin_run() and vfio_umem_unpin_run(), is checked here directly.
+ * vfio_umem_pin_run() and umem_unpin_pfn_range(), and its accounting of
+ * externally pinned pages, vfio_count_vpfns(), are checked here directly.
  *
  * Every case checks at its end that the FOLL_PIN counters moved by the same
  * amount and that mm->locked_vm is back where it began.
@@ -304,8 +305,8 @@ static void vfio_umem_test_emulated_errors(struct kunit *test)
 /*
  * The remote-path glue on its own: vfio_umem_pin_run() cuts the range into
  * runs of contiguous pfns, whatever the batch size, each page being the
- * user's; vfio_umem_unpin_run() unpins each run and counts it; pages
- * pinned ahead are given back by vfio_umem_batch_fini().
+ * user's; umem_unpin_pfn_range() unpins each run and counts it; pages
+ * pinned ahead are given back by umem_stream_fini().
  */
 static void vfio_umem_test_pin_run(struct kunit *test)
 {
@@ -315,12 +316,12 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 	unsigned int s;
 
 	for (s = 0; s < ARRAY_SIZE(singles); s++) {
-		struct vfio_umem_batch batch;
+		struct umem_stream batch;
 		unsigned long done = 0, pfn;
 		long n, ret, runs = 0;
 		bool rsvd;
 
-		vfio_umem_batch_init(&batch, singles[s]);
+		umem_stream_init(&batch, NULL, false, singles[s] ? 1 : 0);
 		while (done < npages) {
 			unsigned long i;
 
@@ -339,8 +340,7 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 						  vfio_umem_test_page_ok(page,
 									 (done + i) * PAGE_SIZE));
 			}
-			ret = vfio_umem_unpin_run(pfn, n,
-						  IOMMU_READ | IOMMU_WRITE);
+			ret = umem_unpin_pfn_range(pfn, n, true);
 			KUNIT_EXPECT_EQ(test, ret, n);
 			done += n;
 			runs++;
@@ -348,22 +348,22 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, done, npages);
 		if (singles[s])
 			KUNIT_EXPECT_EQ(test, runs, (long)npages);
-		vfio_umem_batch_fini(&batch);
+		umem_stream_fini(&batch);
 		KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
 	}
 
 	/* Stop after the first run: the rest of the batch is given back. */
 	{
-		struct vfio_umem_batch batch;
+		struct umem_stream batch;
 		unsigned long pfn;
 		bool rsvd;
 		long n;
 
-		vfio_umem_batch_init(&batch, false);
+		umem_stream_init(&batch, NULL, false, 0);
 		n = vfio_umem_pin_run(&batch, current->mm, t->addr, 1,
 				      IOMMU_READ, &pfn, &rsvd);
 		KUNIT_ASSERT_EQ(test, n, 1);
-		KUNIT_EXPECT_EQ(test, vfio_umem_unpin_run(pfn, 1, IOMMU_READ), 1);
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 1, false), 1);
 		/* A call elsewhere drops the pages pinned ahead first. */
 		n = vfio_umem_pin_run(&batch, current->mm,
 				      t->addr + 9 * PAGE_SIZE, 1, IOMMU_READ,
@@ -372,21 +372,21 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test,
 				  vfio_umem_test_page_ok(pfn_to_page(pfn),
 							 9 * PAGE_SIZE));
-		KUNIT_EXPECT_EQ(test, vfio_umem_unpin_run(pfn, 1, IOMMU_READ), 1);
-		vfio_umem_batch_fini(&batch);
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 1, false), 1);
+		umem_stream_fini(&batch);
 		KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
 	}
 
 	/* A hole is -EFAULT at the start of a run, a short run before it. */
 	{
-		struct vfio_umem_batch batch;
+		struct umem_stream batch;
 		unsigned long pfn, done = 0;
 		bool rsvd;
 		long n;
 
 		KUNIT_ASSERT_EQ(test, vm_munmap(t->addr + 5 * PAGE_SIZE,
 						PAGE_SIZE), 0);
-		vfio_umem_batch_init(&batch, false);
+		umem_stream_init(&batch, NULL, false, 0);
 		while (done < 5) {
 			n = vfio_umem_pin_run(&batch, current->mm,
 					      t->addr + done * PAGE_SIZE,
@@ -394,28 +394,70 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 					      &pfn, &rsvd);
 			KUNIT_ASSERT_GT(test, n, 0);
 			KUNIT_ASSERT_LE(test, done + n, 5UL);
-			vfio_umem_unpin_run(pfn, n, IOMMU_READ);
+			umem_unpin_pfn_range(pfn, n, false);
 			done += n;
 		}
 		n = vfio_umem_pin_run(&batch, current->mm,
 				      t->addr + 5 * PAGE_SIZE, npages - 5,
 				      IOMMU_READ, &pfn, &rsvd);
 		KUNIT_EXPECT_EQ(test, n, (long)-EFAULT);
-		vfio_umem_batch_fini(&batch);
+		umem_stream_fini(&batch);
 		KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
 	}
 
 	/* Reserved pfns (the zero page) are not unpinned nor counted. */
 	KUNIT_EXPECT_TRUE(test, umem_pfn_reserved(my_zero_pfn(0)));
-	KUNIT_EXPECT_EQ(test, vfio_umem_unpin_run(my_zero_pfn(0), 1,
-						  IOMMU_READ), 0);
+	KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(my_zero_pfn(0), 1, false),
+			0);
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
+}
+
+/*
+ * What an unmap uncharges: pages it unpinned, less those vfio_pin_pages()
+ * pinned and charged too, counted only where the pfn is not reserved, as
+ * put_pfn() decided page by page before. A reserved pfn under a vpfn was
+ * never charged: counting it would leave locked_vm short by one page per
+ * such pfn.
+ */
+static void vfio_umem_test_count_vpfns(struct kunit *test)
+{
+	const unsigned long npages = 8;
+	struct vfio_umem_test *t = vfio_umem_test_setup(test, npages);
+	struct page *pages[4];
+	struct vfio_dma *dma;
+	unsigned long pfn;
+
+	KUNIT_ASSERT_EQ(test, vfio_umem_test_map(t, t->addr, npages * PAGE_SIZE,
+						 VFIO_DMA_MAP_FLAG_READ |
+						 VFIO_DMA_MAP_FLAG_WRITE), 0);
+	KUNIT_ASSERT_EQ(test, vfio_umem_test_pin(t, 0, 4, IOMMU_READ, pages), 4);
+	pfn = page_to_pfn(pages[0]);
+
+	mutex_lock(&t->iommu->lock);
+	dma = vfio_find_dma(t->iommu, VFIO_UMEM_TEST_IOVA, PAGE_SIZE);
+	KUNIT_EXPECT_NOT_NULL(test, dma);
+	if (dma) {
+		/* Ordinary pfns: each pinned page with a vpfn counts. */
+		KUNIT_EXPECT_EQ(test, vfio_count_vpfns(dma, VFIO_UMEM_TEST_IOVA,
+						       pfn, 1), 1);
+		KUNIT_EXPECT_EQ(test, vfio_count_vpfns(dma,
+						       VFIO_UMEM_TEST_IOVA +
+						       4 * PAGE_SIZE, pfn, 4), 0);
+		/* The same vpfn over a reserved pfn (the zero page): not. */
+		KUNIT_EXPECT_EQ(test, vfio_count_vpfns(dma, VFIO_UMEM_TEST_IOVA,
+						       my_zero_pfn(0), 1), 0);
+	}
+	mutex_unlock(&t->iommu->lock);
+
+	vfio_umem_test_unpin(t, 0, 4);
+	KUNIT_EXPECT_EQ(test, vfio_umem_test_unmap(t, npages * PAGE_SIZE), 0);
 }
 
 static struct kunit_case vfio_umem_test_cases[] = {
 	KUNIT_CASE(vfio_umem_test_emulated_pin),
 	KUNIT_CASE(vfio_umem_test_emulated_errors),
 	KUNIT_CASE(vfio_umem_test_pin_run),
+	KUNIT_CASE(vfio_umem_test_count_vpfns),
 	{}
 };
 

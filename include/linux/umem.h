@@ -10,6 +10,7 @@
 #include <linux/cleanup.h>
 #include <linux/dma-direction.h>
 #include <linux/err.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/page_runs.h>
 #include <linux/scatterlist.h>
@@ -29,10 +30,12 @@ struct user_struct;
  *	current task's RLIMIT_MEMLOCK. This is what RDMA charges.
  * @UMEM_ACCT_LOCKED_VM: ``mm->locked_vm`` of the pinned mm, limited by the
  *	RLIMIT_MEMLOCK of &umem_acct.task, with __account_locked_vm()
- *	semantics. This is what VFIO type1 charges.
+ *	semantics: the counter VFIO type1 charges (type1 charges it itself,
+ *	per run of its streaming pins) and iommufd's IOPT_PAGES_ACCOUNT_MM.
  * @UMEM_ACCT_USER: ``user->locked_vm`` of &umem_acct.user, limited by the
- *	current task's RLIMIT_MEMLOCK. This is what io_uring, xdp and iommufd
- *	charge.
+ *	current task's RLIMIT_MEMLOCK: AF_XDP's counter. io_uring and
+ *	iommufd (IOPT_PAGES_ACCOUNT_USER) charge it too, and also add the
+ *	pages to ``mm->pinned_vm`` for reporting, which this mode does not.
  */
 enum umem_acct_mode {
 	UMEM_ACCT_NONE,
@@ -132,7 +135,8 @@ void umem_release(struct umem *umem, bool dirty);
 /* Scope-based release is for error paths: no DMA happened, nothing dirtied. */
 DEFINE_FREE(umem, struct umem *, umem_release(_T, false))
 
-int umem_dma_map(struct umem *umem, struct device *dev, unsigned long attrs);
+int umem_dma_map(struct umem *umem, struct device *dev,
+		 enum dma_data_direction dir, unsigned long attrs);
 void umem_dma_unmap(struct umem *umem);
 
 int umem_copy_from(void *dst, struct umem *umem, size_t offset, size_t length);
@@ -164,19 +168,16 @@ static inline unsigned int umem_nents(const struct umem *umem)
 unsigned long umem_sgt_find_best_pgsz(struct sg_table *sgt,
 				      unsigned int offset, size_t length,
 				      unsigned long pgsz_bitmap, u64 iova);
-unsigned long umem_find_best_pgsz(struct umem *umem, unsigned long pgsz_bitmap,
-				  unsigned long iova);
 unsigned long umem_find_best_phys_pgsz(struct umem *umem,
 				       unsigned long pgsz_bitmap,
 				       unsigned long iova);
-size_t umem_num_blocks(const struct umem *umem, unsigned long pgsz,
-		       unsigned long iova);
 
 /**
- * struct umem_block_iter - cursor over a umem in fixed-size blocks
+ * struct umem_block_iter - cursor over a scatterlist in fixed-size blocks
  *
- * Used through &struct umem_dma_block_iter or &struct umem_phys_block_iter;
- * all fields are internal.
+ * Used through &struct umem_dma_block_iter or &struct umem_phys_block_iter,
+ * or over any DMA-mapped scatterlist with umem_sg_block_iter_start() (RDMA's
+ * &struct ib_block_iter is one); all fields are internal.
  */
 struct umem_block_iter {
 	/* private: internal state, keep away */
@@ -187,6 +188,99 @@ struct umem_block_iter {
 	size_t __blocks_left;
 	u64 __addr;
 };
+
+/**
+ * umem_range_num_blocks() - Number of @pgsz blocks covering a range
+ * @iova: device address of the first byte
+ * @length: number of bytes, at least 1
+ * @pgsz: block size, a power of two
+ *
+ * Context: Any context.
+ * Return: the number of @pgsz-aligned blocks from the one holding @iova to
+ * the one holding the last byte.
+ */
+static inline size_t umem_range_num_blocks(u64 iova, u64 length,
+					   unsigned long pgsz)
+{
+	return (size_t)(ALIGN(iova + length, pgsz) - ALIGN_DOWN(iova, pgsz)) /
+	       pgsz;
+}
+
+/**
+ * umem_sg_block_iter_start() - Start a walk of a scatterlist in blocks
+ * @iter: the cursor
+ * @sgl: the first entry
+ * @nents: entries of the view walked (&sg_table.nents for the DMA view)
+ * @pgsz: block size, a power of two
+ * @advance: offset in the first entry of the first block's first byte
+ *	(a multiple of @pgsz, or 0)
+ * @nblocks: most blocks to visit; %SIZE_MAX for every block of the view
+ *
+ * The blocks are those of the view's addresses aligned to @pgsz, which
+ * describe the memory when @pgsz came from umem_sgt_find_best_pgsz() (or
+ * ib_umem_find_best_pgsz()) for the same range. Step with
+ * umem_sg_block_iter_next().
+ *
+ * Context: Any context.
+ */
+static inline void umem_sg_block_iter_start(struct umem_block_iter *iter,
+					    struct scatterlist *sgl,
+					    unsigned int nents,
+					    unsigned long pgsz,
+					    unsigned int advance,
+					    size_t nblocks)
+{
+	memset(iter, 0, sizeof(*iter));
+	iter->__sg = sgl;
+	iter->__sg_nents = nents;
+	iter->__pg_bit = __fls(pgsz);
+	iter->__sg_advance = advance;
+	iter->__blocks_left = nblocks;
+}
+
+/**
+ * umem_sg_block_iter_next() - Step to the next block
+ * @iter: the cursor
+ * @dma: walk the DMA view (sg_dma_address(), sg_dma_len()) rather than
+ *	the CPU view (sg_phys(), &scatterlist.length)
+ *
+ * After __rdma_block_iter_next(): @iter->__sg is the entry that holds the
+ * next block's first byte and __sg_advance that byte's offset in it. Each
+ * step reports the block holding it, aligned down, and skips to the first
+ * byte of the following block. __blocks_left stops the walk early.
+ *
+ * Context: Any context. Cost: O(1) amortised over the walk.
+ * Return: true if @iter->__addr now holds a block's address (aligned to
+ * the block size), false at the end.
+ */
+static inline bool umem_sg_block_iter_next(struct umem_block_iter *iter,
+					   bool dma)
+{
+	u64 pgsz = BIT_ULL(iter->__pg_bit);
+	u64 addr, delta;
+
+	if (!iter->__blocks_left || !iter->__sg_nents || !iter->__sg)
+		return false;
+
+	addr = (dma ? sg_dma_address(iter->__sg) : sg_phys(iter->__sg)) +
+	       iter->__sg_advance;
+	delta = pgsz - (addr & (pgsz - 1));
+	while (iter->__sg_nents && iter->__sg) {
+		unsigned int len = dma ? sg_dma_len(iter->__sg) :
+					 iter->__sg->length;
+
+		if (len - iter->__sg_advance > delta)
+			break;
+		delta -= len - iter->__sg_advance;
+		iter->__sg_advance = 0;
+		iter->__sg = sg_next(iter->__sg);
+		iter->__sg_nents--;
+	}
+	iter->__sg_advance += delta;
+	iter->__addr = addr & ~(pgsz - 1);
+	iter->__blocks_left--;
+	return true;
+}
 
 /**
  * struct umem_dma_block_iter - cursor over the DMA addresses of a umem
@@ -204,14 +298,73 @@ struct umem_phys_block_iter {
 	struct umem_block_iter base;
 };
 
-void __umem_dma_block_iter_start(struct umem_dma_block_iter *iter,
-				 struct umem *umem, unsigned long pgsz,
-				 unsigned long iova);
-bool __umem_dma_block_iter_next(struct umem_dma_block_iter *iter);
-void __umem_phys_block_iter_start(struct umem_phys_block_iter *iter,
-				  struct umem *umem, unsigned long pgsz,
-				  unsigned long iova);
-bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter);
+/**
+ * umem_find_best_pgsz() - Largest device page size for a mapped umem
+ * @umem: the umem, mapped with umem_dma_map()
+ * @pgsz_bitmap: the page sizes the device supports, one bit per power of two
+ * @iova: device address &umem->address will be mapped at
+ *
+ * For devices that use a single page size per mapping: finds the largest
+ * size in @pgsz_bitmap such that the DMA view can be described as
+ * umem_num_blocks() blocks of that size, aligned to it, at @iova. Same
+ * semantics as ib_umem_find_best_pgsz(): a size of %PAGE_SIZE or smaller
+ * works whenever @iova and &umem->address agree in the bits below it.
+ * umem_sgt_find_best_pgsz() does the work.
+ *
+ * Context: Any context. Cost: O(DMA entries).
+ * Return: the page size, or 0 if @umem is not DMA mapped, the range ends
+ * above the top of the IOVA space or no size in @pgsz_bitmap works.
+ */
+static inline unsigned long umem_find_best_pgsz(struct umem *umem,
+						unsigned long pgsz_bitmap,
+						unsigned long iova)
+{
+	if (!umem->dma_mapped)
+		return 0;
+	return umem_sgt_find_best_pgsz(&umem->sgt_append.sgt, umem_offset(umem),
+				       umem->length, pgsz_bitmap, iova);
+}
+
+/**
+ * umem_num_blocks() - Number of @pgsz blocks covering a umem at @iova
+ * @umem: the umem
+ * @pgsz: block size, a power of two
+ * @iova: device address of &umem->address
+ *
+ * Context: Any context.
+ * Return: the number of @pgsz-aligned blocks from the one holding @iova to
+ * the one holding the last byte, or 0 if @pgsz is not a power of two.
+ */
+static inline size_t umem_num_blocks(const struct umem *umem,
+				     unsigned long pgsz, unsigned long iova)
+{
+	if (!is_power_of_2(pgsz))
+		return 0;
+	return umem_range_num_blocks(iova, umem->length, pgsz);
+}
+
+/*
+ * A walk of one view of a umem: from the entry holding the first byte,
+ * skipping the blocks of the first page before it when @pgsz is below
+ * PAGE_SIZE, and stopping after umem_num_blocks() blocks, which also drops
+ * those after the last byte. The DMA view of an unmapped umem is empty.
+ */
+static inline void __umem_block_iter_start(struct umem_block_iter *iter,
+					   struct umem *umem,
+					   unsigned long pgsz,
+					   unsigned long iova, bool dma)
+{
+	struct sg_table *sgt = &umem->sgt_append.sgt;
+
+	if (!is_power_of_2(pgsz) || (dma && !umem->dma_mapped)) {
+		memset(iter, 0, sizeof(*iter));
+		return;
+	}
+	umem_sg_block_iter_start(iter, sgt->sgl,
+				 dma ? sgt->nents : sgt->orig_nents, pgsz,
+				 umem_offset(umem) & ~(pgsz - 1),
+				 umem_num_blocks(umem, pgsz, iova));
+}
 
 /**
  * umem_for_each_dma_block() - Walk a DMA-mapped umem in blocks of @pgsz
@@ -227,8 +380,8 @@ bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter);
  * Context: Any context. Cost: O(1) per block.
  */
 #define umem_for_each_dma_block(umem, iter, pgsz, iova)			\
-	for (__umem_dma_block_iter_start(iter, umem, pgsz, iova);	\
-	     __umem_dma_block_iter_next(iter);)
+	for (__umem_block_iter_start(&(iter)->base, umem, pgsz, iova, true); \
+	     umem_sg_block_iter_next(&(iter)->base, true);)
 
 /**
  * umem_for_each_phys_block() - Walk a umem's physical pages in blocks of @pgsz
@@ -243,8 +396,8 @@ bool __umem_phys_block_iter_next(struct umem_phys_block_iter *iter);
  * Context: Any context. Cost: O(1) per block.
  */
 #define umem_for_each_phys_block(umem, iter, pgsz, iova)			\
-	for (__umem_phys_block_iter_start(iter, umem, pgsz, iova);	\
-	     __umem_phys_block_iter_next(iter);)
+	for (__umem_block_iter_start(&(iter)->base, umem, pgsz, iova, false); \
+	     umem_sg_block_iter_next(&(iter)->base, false);)
 
 /**
  * umem_block_dma_address() - DMA address of the current block
@@ -323,6 +476,17 @@ struct umem_run {
 static inline bool umem_pfn_reserved(unsigned long pfn)
 {
 	return !pfn_valid(pfn) || PageReserved(pfn_to_page(pfn));
+}
+
+/**
+ * umem_stream_writable() - The stream pins for write
+ * @st: the stream
+ *
+ * Return: the @writable of the last umem_stream_init() or umem_stream_reset().
+ */
+static inline bool umem_stream_writable(const struct umem_stream *st)
+{
+	return st->gup_flags & FOLL_WRITE;
 }
 
 void umem_stream_init(struct umem_stream *st, struct mm_struct *mm,

@@ -1003,7 +1003,7 @@ static void umem_test_phys_view(struct kunit *test)
 		umem_test_check_blocks(test, umem, pgsz, iova, false);
 }
 
-/* umem_dma_map(umem, NULL, 0): the DMA address is the kernel address. */
+/* umem_dma_map(umem, NULL, DMA_BIDIRECTIONAL, 0): the DMA address is the kernel address. */
 static void umem_test_dma_view(struct kunit *test)
 {
 	const struct umem_test_view_case *c = test->param_value;
@@ -1017,12 +1017,12 @@ static void umem_test_dma_view(struct kunit *test)
 	umem = umem_test_view_pin(test, c, &iova);
 	KUNIT_EXPECT_EQ(test, umem_find_best_pgsz(umem, c->bitmap, iova), 0);
 
-	ret = umem_dma_map(umem, NULL, 0);
+	ret = umem_dma_map(umem, NULL, DMA_BIDIRECTIONAL, 0);
 	if (IS_ENABLED(CONFIG_HIGHMEM) && ret == -EOPNOTSUPP)
 		kunit_skip(test, "no virtual DMA on CONFIG_HIGHMEM");
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	KUNIT_EXPECT_TRUE(test, umem->dma_mapped);
-	KUNIT_EXPECT_EQ(test, umem_dma_map(umem, NULL, 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, umem_dma_map(umem, NULL, DMA_BIDIRECTIONAL, 0), -EBUSY);
 	KUNIT_EXPECT_EQ(test, umem->sgt_append.sgt.nents, umem_nents(umem));
 	for_each_sgtable_dma_sg(&umem->sgt_append.sgt, sg, i) {
 		KUNIT_EXPECT_EQ(test, sg_dma_address(sg), (dma_addr_t)(uintptr_t)sg_virt(sg));
@@ -1042,7 +1042,7 @@ static void umem_test_dma_view(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, n, 0);
 	/* Unmapping twice is harmless; umem_release() would do it too. */
 	umem_dma_unmap(umem);
-	KUNIT_EXPECT_EQ(test, umem_dma_map(umem, NULL, 0), 0);
+	KUNIT_EXPECT_EQ(test, umem_dma_map(umem, NULL, DMA_BIDIRECTIONAL, 0), 0);
 }
 
 /*
@@ -1206,7 +1206,7 @@ static void umem_test_sgt_pgsz_umem(struct kunit *test)
 	int ret;
 
 	umem = umem_test_view_pin(test, c, &iova);
-	ret = umem_dma_map(umem, NULL, 0);
+	ret = umem_dma_map(umem, NULL, DMA_BIDIRECTIONAL, 0);
 	if (IS_ENABLED(CONFIG_HIGHMEM) && ret == -EOPNOTSUPP)
 		kunit_skip(test, "no virtual DMA on CONFIG_HIGHMEM");
 	KUNIT_ASSERT_EQ(test, ret, 0);

@@ -39,12 +39,13 @@
  * Documentation/core-api/umem.rst): the library pins the range, charges it
  * to mm->pinned_vm and builds the scatterlist in &ib_umem.pin, whose table
  * is the &ib_umem.sgt_append every driver reads. This file keeps what is
- * RDMA's own: the checks and errnos of the verbs ABI, the CAP_IPC_LOCK
- * decision, and the DMA mapping, which goes through ib_dma_map_sgtable_attrs()
- * so that devices without DMA (INFINIBAND_VIRT_DMA: rxe, siw, rdmavt) keep
- * getting kernel virtual addresses and every device keeps the
- * bidirectional mapping it always had. The page-size logic is the
- * library's, applied to the DMA view of any ib_umem, dma-buf ones included.
+ * RDMA's own: the checks and errnos of the verbs ABI and the choice of DMA
+ * device and direction. umem_dma_map() maps for the ib_device's dma_device,
+ * or, for devices without DMA (INFINIBAND_VIRT_DMA: rxe, siw, rdmavt), with
+ * kernel virtual addresses as ib_dma_map_sgtable_attrs() would; every
+ * device keeps the bidirectional mapping it always had. The page-size
+ * logic is the library's, applied to the DMA view of any ib_umem, dma-buf
+ * ones included.
  */
 
 #include <linux/mm.h>
@@ -177,9 +178,10 @@ struct ib_umem *ib_umem_get(struct ib_device *device, unsigned long addr,
 	if (access & IB_ACCESS_RELAXED_ORDERING)
 		dma_attr |= DMA_ATTR_WEAK_ORDERING;
 
-	/* Undone in ib_umem_release() */
-	ret = ib_dma_map_sgtable_attrs(device, &umem->sgt_append.sgt,
-				       DMA_BIDIRECTIONAL, dma_attr);
+	/* Undone by umem_uninit() in ib_umem_release() */
+	ret = umem_dma_map(&umem->pin,
+			   ib_uses_virt_dma(device) ? NULL : device->dma_device,
+			   DMA_BIDIRECTIONAL, dma_attr);
 	if (ret)
 		goto umem_uninit;
 	return umem;
@@ -205,8 +207,7 @@ void ib_umem_release(struct ib_umem *umem)
 	if (umem->is_odp)
 		return ib_umem_odp_release(to_ib_umem_odp(umem));
 
-	ib_dma_unmap_sgtable_attrs(umem->ibdev, &umem->sgt_append.sgt,
-				   DMA_BIDIRECTIONAL, 0);
+	/* Unmaps, unpins, dirties and uncharges. */
 	umem_uninit(&umem->pin, true);
 	kfree(umem);
 }
