@@ -49,8 +49,7 @@ done
 
 mkdir -p "$top/build/bin" "$work" "$out"
 cc="gcc -O2 -Wall -Wextra -Werror"
-$cc -o "$top/build/bin/umem_vfio_edu" "$top/tools/testing/selftests/vfio/umem_vfio_edu.c"
-$cc -o "$top/build/bin/umem_mr_demo" "$top/tools/testing/selftests/rdma/umem_mr_demo.c" -libverbs
+"$top/rig/userprogs.sh"
 $cc -o "$top/build/bin/pin_bench" "$top/benchmarks/pin_bench.c"
 
 # Guest memory: the largest buffer twice (hugetlb pages are reserved at

@@ -15,8 +15,5 @@ echo "demo: building the $flavour kernel (incremental; cold on 2 cores: ~35 min)
 "$top/rig/build-kernel.sh" "$flavour" > "$top/build/build-$flavour.log" 2>&1 ||
 	{ tail -40 "$top/build/build-$flavour.log"; exit 1; }
 "$top/rig/userprogs.sh"
-cc="gcc -O2 -Wall -Wextra -Werror"
-$cc -o "$top/build/bin/umem_mr_demo" "$top/tools/testing/selftests/rdma/umem_mr_demo.c" -libverbs
-$cc -o "$top/build/bin/umem_vfio_edu" "$top/tools/testing/selftests/vfio/umem_vfio_edu.c"
 echo "demo: booting the guest (TCG, intel-iommu, edu, THP, hugetlbfs; debug kernel: KASAN, lockdep)"
 VM_NO_BUILD=1 "$top/rig/vm-run.sh" $vmflag -- "sh $top/rig/demo-guest.sh $top/build/bin $size"

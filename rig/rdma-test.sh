@@ -10,8 +10,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=
 [ "${1:-}" = stock ] && flavour=--stock
-mkdir -p "$top/build/bin"
-gcc -O2 -Wall -Wextra -Werror -o "$top/build/bin/umem_mr_test" \
-	"$top/tools/testing/selftests/rdma/umem_mr_test.c" -libverbs
+"$top/rig/userprogs.sh"
+# The kselftest as installed (make -C tools/testing/selftests TARGETS=rdma)
 VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" $flavour -- \
-	"sh $top/tools/testing/selftests/rdma/umem_rdma_test.sh $top/build/bin"
+	"sh $top/build/kselftest/install/rdma/umem_rdma_test.sh"

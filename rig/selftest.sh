@@ -6,4 +6,6 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/rig/userprogs.sh"
-VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" -- "$top/build/bin/umem_demo --selftest --size 64M"
+# The kselftest as installed (build/kselftest/install/umem/run_umem.sh)
+VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" -- \
+	"UMEM_SIZE=64M sh $top/build/kselftest/install/umem/run_umem.sh"

@@ -1,13 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Build the userspace test programs into build/bin (they run in the guest,
-# which shares the host's root, so host binaries work there).
+# Build the userspace tests as kselftests, the way upstream builds them:
+#   make -C tools/testing/selftests TARGETS="umem rdma vfio" install
+# against the patched tree, into build/kselftest/install/<target>/, with
+# -Werror. They run in the guest, which shares the host's root, so host
+# binaries work there. build/bin/ gets links to the binaries (the demo and
+# the benchmarks use them), plus mm's gup_runs selftest.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "$top/build/bin"
-gcc -O2 -Wall -Wextra -Werror -I"$top/lib" -o "$top/build/bin/umem_demo" \
-	"$top/tools/testing/selftests/umem/umem_demo.c"
-# mm's selftest of the run-pinning GUP, against the patched tree's headers
 src=$("$top/rig/tree.sh" patched)
+ks=$top/build/kselftest
+rm -rf "$ks"
+mkdir -p "$top/build/bin" "$ks"
+make -s -C "$src/tools/testing/selftests" TARGETS="umem rdma vfio" \
+	O="$ks" INSTALL_PATH="$ks/install" USERCFLAGS=-Werror install > "$ks/build.log" 2>&1 ||
+	{ cat "$ks/build.log"; echo "userprogs: kselftest build failed" >&2; exit 1; }
+for f in umem/umem_demo rdma/umem_mr_test rdma/umem_mr_demo vfio/umem_vfio_edu; do
+	ln -sf "$ks/install/$f" "$top/build/bin/$(basename "$f")"
+done
+# mm's selftest of the run-pinning GUP, against the patched tree's headers
 gcc -O2 -Wall -Wextra -Werror -I"$src" -I"$src/tools/testing/selftests/mm" \
 	-o "$top/build/bin/gup_runs" "$src/tools/testing/selftests/mm/gup_runs.c"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build umem_vfio_edu on the host into build/bin and run it in the guest:
-# VFIO type1 DMA mapping checked through QEMU's edu device (see
+# Build the vfio kselftest on the host (rig/userprogs.sh) and run it in the
+# guest: VFIO type1 DMA mapping checked through QEMU's edu device (see
 # tools/testing/selftests/vfio/umem_vfio_edu.c).
 #
 #   rig/vfio-test.sh [stock] [umem_vfio_edu options, e.g. --big 1G]
@@ -20,8 +20,8 @@ if [ "${1:-}" = stock ]; then
 	shift
 fi
 [ $# -gt 0 ] || set -- --big 512M
-mkdir -p "$top/build/bin"
-gcc -O2 -Wall -Wextra -Werror -o "$top/build/bin/umem_vfio_edu" \
-	"$top/tools/testing/selftests/vfio/umem_vfio_edu.c"
+"$top/rig/userprogs.sh"
+# The kselftest as installed (make -C tools/testing/selftests TARGETS=vfio)
+inst=$top/build/kselftest/install/vfio
 VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" $flavour -- \
-	"sh $top/tools/testing/selftests/vfio/umem_vfio_test.sh $top/build/bin $*"
+	"sh $inst/umem_vfio_test.sh $inst $*"

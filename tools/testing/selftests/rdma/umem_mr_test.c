@@ -18,10 +18,11 @@
  * Only the behaviour visible to userspace is tested, so the result must be
  * the same whatever implements ib_umem in the kernel.
  *
- * Output: "ok N - ..." / "not ok N - ...: reason" per case, then
- * "N passed, N failed"; the exit status is non-zero if anything failed.
+ * Output: TAP, "ok N - ..." / "not ok N - ...: reason" per case and the
+ * plan at the end, then "N passed, N failed"; the exit status is non-zero
+ * if anything failed.
  *
- * Build: gcc -O2 -Wall -Wextra -o umem_mr_test umem_mr_test.c -libverbs
+ * Build: make -C tools/testing/selftests TARGETS=rdma (needs libibverbs)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1277,6 +1278,7 @@ int main(int argc, char **argv)
 	}
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n");
 	counts = mmap(NULL, sizeof(*counts), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (counts == MAP_FAILED) {
@@ -1323,6 +1325,7 @@ int main(int argc, char **argv)
 		fail("VmPin %ld kB", kb);
 	report(true, "every MR deregistered, device closed: VmPin 0 kB");
 done:
+	printf("1..%d\n", counts->n);
 	printf("%d passed, %d failed\n", counts->passed, counts->failed);
 	return counts->failed ? 1 : 0;
 }

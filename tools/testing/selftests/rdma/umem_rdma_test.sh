@@ -10,14 +10,23 @@
 # themselves over it, then BINDIR/umem_mr_test (default: this directory),
 # and checks that /proc/vmstat nr_foll_pin_acquired and _released moved by
 # the same amount.  Removes rxe0 and dummy0 at the end.  Prints
-# "ok N - ..." / "not ok N - ..." per step and "N passed, N failed"; exits
+# TAP ("ok N - ..." / "not ok N - ..." per step, the plan at the end), then
+# "N passed, N failed"; skips (exit 4) without rdma, ip or rdma-core; exits
 # non-zero if anything failed.  UMEM_MR_ARGS are passed to umem_mr_test,
 # UMEM_MR_TIMEOUT (seconds, default 1200) bounds it.
 
 bindir=${1:-$(dirname "$0")}
+ksft_skip=4
 dev=rxe0
 ndev=umemrdma0	# not dummy0: CONFIG_DUMMY=y makes that one itself
 addr=192.0.2.1
+for tool in rdma ip ibv_rc_pingpong; do
+	if ! command -v $tool > /dev/null; then
+		echo "umem_rdma_test: SKIP: no $tool (iproute2, rdma-core)"
+		exit $ksft_skip
+	fi
+done
+echo "TAP version 13"
 tmp=$(mktemp -d /tmp/umem_rdma.XXXXXX) || exit 1
 n=0
 passed=0
@@ -141,6 +150,7 @@ if rdma link add "$dev" type rxe netdev "$ndev" 2> "$tmp/rdma.err"; then
 else
 	comment "$tmp/rdma.err"
 	not_ok "rdma link add $dev type rxe netdev $ndev"
+	echo "1..$n"
 	echo "$passed passed, $failed failed"
 	exit 1
 fi
@@ -237,5 +247,6 @@ else
 fi
 
 rm -rf "$tmp"
+echo "1..$n"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

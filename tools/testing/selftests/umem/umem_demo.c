@@ -11,10 +11,11 @@
  *
  * --selftest adds the checks: pin counts, the error paths, RLIMIT_MEMLOCK
  * for an unprivileged user, pins kept and dropped on close, VmPin and
- * /proc/vmstat nr_foll_pin_* balance. It ends with "N passed, N failed"
+ * /proc/vmstat nr_foll_pin_* balance, and prints them as TAP ("ok N - ...",
+ * "not ok N - ...", the plan at the end). It ends with "N passed, N failed"
  * and exits non-zero if anything failed.
  *
- * Build: gcc -O2 -Wall -Wextra -I<tree>/lib -o umem_demo umem_demo.c
+ * Build: make -C tools/testing/selftests TARGETS=umem
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -73,6 +74,10 @@ static bool selftest;
 static bool require_all;
 static long page_size;
 
+/*
+ * One check. With --selftest, a TAP line ("ok N - ..." or "not ok N - ...");
+ * otherwise only failures are printed.
+ */
 static void check(bool ok, const char *fmt, ...)
 {
 	va_list ap;
@@ -83,7 +88,11 @@ static void check(bool ok, const char *fmt, ...)
 		counts->failed++;
 	if (ok && !selftest)
 		return;
-	printf("  %s: ", ok ? "ok" : "FAIL");
+	if (selftest)
+		printf("%s %d - ", ok ? "ok" : "not ok",
+		       counts->passed + counts->failed);
+	else
+		printf("  FAIL: ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -505,7 +514,7 @@ static void test_errors(int fd)
 	char *p, *hole;
 	int ret;
 
-	printf("error paths:\n");
+	printf("# error paths:\n");
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 7);
 
@@ -554,7 +563,7 @@ static void test_unaligned(int fd)
 	char *p;
 	int ret;
 
-	printf("unaligned ranges:\n");
+	printf("# unaligned ranges:\n");
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 9);
 
@@ -592,7 +601,7 @@ static void test_kept(int fd, size_t size)
 	int fd2, ret, status;
 	char *p;
 
-	printf("kept pins:\n");
+	printf("# kept pins:\n");
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 10);
 	lck0 = status_kb("VmLck");
@@ -764,9 +773,9 @@ static void test_root_only(void)
 	int status, ret;
 	pid_t pid;
 
-	printf("root only:\n");
+	printf("# root only:\n");
 	if (getuid() != 0) {
-		printf("  skipped: not root\n");
+		printf("# skipped: not root\n");
 		return;
 	}
 	if (stat(DEVICE, &st) || chmod(DEVICE, 0666)) {
@@ -867,9 +876,9 @@ static void test_superpriv(int fd)
 	int status;
 	pid_t pid;
 
-	printf("capability checks:\n");
+	printf("# capability checks:\n");
 	if (getuid() != 0 || !have_cap_ipc_lock()) {
-		printf("  skipped: not root with CAP_IPC_LOCK\n");
+		printf("# skipped: not root with CAP_IPC_LOCK\n");
 		return;
 	}
 	fflush(stdout);
@@ -911,7 +920,7 @@ static void test_kill(int fd)
 	void *p;
 	pid_t pid;
 
-	printf("SIGKILL during a pin:\n");
+	printf("# SIGKILL during a pin:\n");
 	p = map_anon(ref_len, PROT_READ | PROT_WRITE);
 	ret = pin(fd, p, ref_len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
 	ref_ns = cmd.pin_ns;
@@ -969,9 +978,9 @@ static void test_rlimit(void)
 	int status;
 	pid_t pid;
 
-	printf("RLIMIT_MEMLOCK:\n");
+	printf("# RLIMIT_MEMLOCK:\n");
 	if (getuid() != 0 && have_cap_ipc_lock()) {
-		printf("  skipped: not root, but holding CAP_IPC_LOCK\n");
+		printf("# skipped: not root, but holding CAP_IPC_LOCK\n");
 		return;
 	}
 	fflush(stdout);
@@ -1055,6 +1064,7 @@ int main(int argc, char **argv)
 	}
 
 	if (selftest) {
+		printf("TAP version 13\n");
 		exact = vmstat_refresh();
 		acq0 = read_vmstat("nr_foll_pin_acquired");
 		rel0 = read_vmstat("nr_foll_pin_released");
@@ -1084,7 +1094,7 @@ int main(int argc, char **argv)
 	close(fd);
 
 	if (selftest) {
-		printf("balance:\n");
+		printf("# balance:\n");
 		check(status_kb("VmPin") == 0, "VmPin back to 0 (%ld kB)",
 		      status_kb("VmPin"));
 		if (exact && vmstat_refresh()) {
@@ -1094,9 +1104,10 @@ int main(int argc, char **argv)
 			      "nr_foll_pin_acquired +%lld == nr_foll_pin_released +%lld",
 			      acq, rel);
 		} else {
-			printf("  skipped: nr_foll_pin_* balance (%s)\n",
+			printf("# skipped: nr_foll_pin_* balance (%s)\n",
 			       "cannot write /proc/sys/vm/stat_refresh");
 		}
+		printf("1..%d\n", counts->passed + counts->failed);
 		printf("%d passed, %d failed\n", counts->passed, counts->failed);
 	}
 	return counts->failed ? 1 : 0;

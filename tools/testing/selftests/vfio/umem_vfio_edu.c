@@ -33,11 +33,16 @@
  * the buffer's end, so every transfer here is at most 2 KiB from 0x40000.
  * Each transfer takes ~100 ms of virtual time (edu's DMA timer).
  *
- * Output: "ok N - ..." / "not ok N - ...: reason", then "N passed, N failed";
- * the exit status is non-zero if anything failed.  Run as root in a guest
+ * Output: TAP ("ok N - ..." / "not ok N - ...: reason", the plan at the
+ * end), then "N passed, N failed"; the exit status is non-zero if anything
+ * failed.  Run as root in a guest
  * with an IOMMU and the edu device; it leaves edu bound to vfio-pci.
  *
- * Build: gcc -O2 -Wall -Wextra -o umem_vfio_edu umem_vfio_edu.c
+ * Build: make -C tools/testing/selftests TARGETS=vfio
+ *
+ * Not for upstream as it stands: it needs QEMU's edu device (a test device
+ * of the emulator) behind an emulated IOMMU; umem_vfio_test.sh skips it
+ * elsewhere.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -2167,6 +2172,7 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n");
 	counts = mmap(NULL, sizeof(*counts), PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (counts == MAP_FAILED) {
@@ -2264,6 +2270,7 @@ done:
 	    pins_start, pins_end);
 	check(pins_start != LLONG_MIN && pins_end == pins_start,
 	      "nr_foll_pin_acquired - nr_foll_pin_released unchanged");
+	printf("1..%d\n", counts->n);
 	printf("%d passed, %d failed\n", counts->passed, counts->failed);
 	return counts->failed ? 1 : 0;
 }

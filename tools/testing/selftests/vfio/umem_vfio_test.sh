@@ -12,6 +12,8 @@ bindir=${1:-$(dirname "$0")}
 [ $# -gt 0 ] && shift
 prog=$bindir/umem_vfio_edu
 
+ksft_skip=4
+
 if [ ! -x "$prog" ]; then
 	echo "umem_vfio_test: $prog not found (build it first)" >&2
 	exit 1
@@ -21,8 +23,18 @@ fi
 [ -r /proc/self/status ] || mount -t proc proc /proc
 [ -d /sys/bus/pci ] || mount -t sysfs sysfs /sys
 if [ ! -e /dev/vfio/vfio ]; then
-	echo "umem_vfio_test: no /dev/vfio/vfio (CONFIG_VFIO?)" >&2
-	exit 1
+	echo "umem_vfio_test: SKIP: no /dev/vfio/vfio (CONFIG_VFIO?)"
+	exit $ksft_skip
+fi
+# QEMU's edu device (1234:11e8) is the DMA engine this test drives.
+edu=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor" 2>/dev/null)" = 0x1234 ] &&
+		[ "$(cat "$d/device" 2>/dev/null)" = 0x11e8 ] && edu=$d
+done
+if [ -z "$edu" ]; then
+	echo "umem_vfio_test: SKIP: no QEMU edu device (1234:11e8)"
+	exit $ksft_skip
 fi
 echo "umem_vfio_test: $(uname -r), hugepages $(cat /proc/sys/vm/nr_hugepages)," \
 	"THP $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
