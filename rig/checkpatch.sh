@@ -32,7 +32,8 @@ for f in $files; do
 done
 # The patches as upstream will see them: the generated series.
 "$top/rig/series.sh" > "$top/build/series.log" 2>&1 || { cat "$top/build/series.log"; exit 1; }
-for p in "$top"/build/series/00[0-9][1-9]-*.patch; do
+for p in "$top"/build/series/00[0-9][0-9]-*.patch; do
+	case "$p" in */0000-*) continue ;; esac
 	# From the series' own git tree, so that spdxcheck.py (which reads the
 	# tree through git) validates the SPDX tags as it would upstream.
 	out=$(cd "$top/build/series-tree" &&

@@ -60,6 +60,22 @@ s = open(cover).read()
 s = s.replace('*** SUBJECT HERE ***', subject.strip()).replace('*** BLURB HERE ***', blurb.strip())
 open(cover, 'w').write(s)
 PY
+# What a maintainer does with the mails: git am on the base must give the
+# tree the overlay describes (build/src, compared above), byte for byte.
+git checkout -q -B umem-am umem-base
+git clean -qfdx
+mapfile -t mails < <(ls "$out"/00[0-9][0-9]-*.patch | grep -v '/0000-')
+git am -q "${mails[@]}" 2>"$work/.git/umem-am.err" &&
+	[ "$(git rev-parse umem-am^{tree})" = "$(git rev-parse umem^{tree})" ] || {
+	cat "$work/.git/umem-am.err" >&2
+	git am --abort 2>/dev/null
+	git checkout -q umem
+	echo "series: git am of build/series/ on the base does not reproduce build/src" >&2
+	exit 1
+}
+git checkout -q umem
+echo "series: git am of the ${#mails[@]} patches reproduces build/src"
+
 if [ "${BISECT:-0}" = 1 ]; then
 	for c in $(git rev-list --reverse umem-base..umem); do
 		git checkout -q "$c"

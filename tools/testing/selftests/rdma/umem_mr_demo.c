@@ -15,6 +15,10 @@
 #include <time.h>
 #include <infiniband/verbs.h>
 
+#ifndef fallthrough
+#define fallthrough	__attribute__((__fallthrough__))
+#endif
+
 #define SZ_2M	(2UL << 20)
 
 static double now_ms(void)
@@ -33,10 +37,10 @@ static size_t parse_size(const char *s)
 	switch (*end) {
 	case 'G': case 'g':
 		v <<= 10;
-		/* fall through */
+		fallthrough;
 	case 'M': case 'm':
 		v <<= 10;
-		/* fall through */
+		fallthrough;
 	case 'K': case 'k':
 		v <<= 10;
 	}

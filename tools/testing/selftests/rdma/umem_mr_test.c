@@ -44,6 +44,10 @@
 #include <infiniband/verbs.h>
 #include <rdma/ib_user_verbs.h>
 
+#ifndef fallthrough
+#define fallthrough	__attribute__((__fallthrough__))
+#endif
+
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT	26
 #endif
@@ -920,7 +924,8 @@ static void memlock_child(void)
 		if (ibv_dereg_mr(mr2))
 			fail("ibv_dereg_mr: %s", strerror(errno));
 	}
-	report(true, "RLIMIT_MEMLOCK 1 MiB, uid %d: 2x 512 KiB reach the limit, 4 KiB more fails with ENOMEM",
+	report(true,
+	       "RLIMIT_MEMLOCK 1 MiB, uid %d: 2x 512 KiB reach the limit, 4 KiB more fails with ENOMEM",
 	       NOBODY);
 
 	if (ibv_dereg_mr(mr))
@@ -1048,7 +1053,8 @@ static void superpriv_child(void)
 		fail("ibv_dereg_mr: %s", strerror(errno));
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
-	report(true, "root under RLIMIT_MEMLOCK: ibv_reg_mr asks no capability; over it, CAP_IPC_LOCK is asked and used");
+	report(true,
+	       "root under RLIMIT_MEMLOCK: ibv_reg_mr asks no capability; over it, CAP_IPC_LOCK is asked and used");
 	_exit(0);
 out:
 	report(false, "capability checks of ibv_reg_mr");
@@ -1159,7 +1165,8 @@ static void rereg_cases(void)
 	check_vmpin(pin0, "after ibv_dereg_mr");
 access_out:
 	buf_free(&a);
-	report(true, "rereg access flags: rw -> read-only (remote WRITE refused) -> rw, data moves");
+	report(true,
+	       "rereg access flags: rw -> read-only (remote WRITE refused) -> rw, data moves");
 
 	/* a read-only pin cannot be made writable without new translation */
 	if (!buf_alloc(&a, BACK_4K, SZ_1M))
@@ -1232,10 +1239,10 @@ static size_t parse_size(const char *s)
 	switch (*end) {
 	case 'g': case 'G':
 		v <<= 10;
-		/* fall through */
+		fallthrough;
 	case 'm': case 'M':
 		v <<= 10;
-		/* fall through */
+		fallthrough;
 	case 'k': case 'K':
 		v <<= 10;
 		break;
@@ -1243,7 +1250,7 @@ static size_t parse_size(const char *s)
 	return v;
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--big SIZE[K|M|G]] [--gid-index N]\n",
 		prog);
@@ -1273,7 +1280,7 @@ int main(int argc, char **argv)
 			opt_gid_index = atoi(optarg);
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 

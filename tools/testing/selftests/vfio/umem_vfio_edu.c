@@ -69,6 +69,8 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "../kselftest.h"
+
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT	26
 #endif
@@ -132,7 +134,7 @@ static struct counts *counts;
 static char reason[512];
 
 static int container = -1, group_fd = -1, device = -1;
-static volatile uint8_t *bar0;
+static uint8_t *bar0;
 static uint64_t bar0_size, bar0_offset;
 static uint64_t iommu_pgsizes;
 static struct vfio_iova_range iova_ranges[16];
@@ -142,7 +144,7 @@ static int verbose;
 /* ---- reporting ---------------------------------------------------------- */
 
 /* Record why the next check fails (helpers call this, check() prints it) */
-static void __attribute__((format(printf, 1, 2))) why(const char *fmt, ...)
+static void __printf(1, 2) why(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -151,7 +153,7 @@ static void __attribute__((format(printf, 1, 2))) why(const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool __attribute__((format(printf, 2, 3)))
+static bool __printf(2, 3)
 check(bool ok, const char *fmt, ...)
 {
 	va_list ap;
@@ -173,7 +175,7 @@ check(bool ok, const char *fmt, ...)
 	return ok;
 }
 
-static void __attribute__((format(printf, 1, 2))) info(const char *fmt, ...)
+static void __printf(1, 2) info(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -362,7 +364,8 @@ static long anon_huge_kb(const void *addr)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
 			in = a >= start && a < end;
 			continue;
 		}
@@ -734,22 +737,22 @@ static bool device_setup(const char *bdf)
 
 static uint32_t edu_rd32(unsigned int reg)
 {
-	return *(volatile uint32_t *)(bar0 + reg);
+	return __atomic_load_n((uint32_t *)(bar0 + reg), __ATOMIC_RELAXED);
 }
 
 static void edu_wr32(unsigned int reg, uint32_t val)
 {
-	*(volatile uint32_t *)(bar0 + reg) = val;
+	__atomic_store_n((uint32_t *)(bar0 + reg), val, __ATOMIC_RELAXED);
 }
 
 static uint64_t edu_rd64(unsigned int reg)
 {
-	return *(volatile uint64_t *)(bar0 + reg);
+	return __atomic_load_n((uint64_t *)(bar0 + reg), __ATOMIC_RELAXED);
 }
 
 static void edu_wr64(unsigned int reg, uint64_t val)
 {
-	*(volatile uint64_t *)(bar0 + reg) = val;
+	__atomic_store_n((uint64_t *)(bar0 + reg), val, __ATOMIC_RELAXED);
 }
 
 /*
@@ -891,7 +894,9 @@ static bool dma_windows(uint8_t *mem, uint64_t iova, uint64_t size,
 		win[n++] = cand[i];
 	}
 	if (n < 2 && iova + size / 2 > EDU_DMA_MASK)
-		return check(true, "%s: device DMA # SKIP mapped above the device's DMA mask", what);
+		return check(true,
+			     "%s: device DMA # SKIP mapped above the device's DMA mask",
+			     what);
 	if (n < 2) {
 		why("no two DMA windows below the DMA mask");
 		return check(false, "%s: device DMA", what);
@@ -900,7 +905,8 @@ static bool dma_windows(uint8_t *mem, uint64_t iova, uint64_t size,
 		j = (i + 1) % n;
 		ok = dma_roundtrip(mem, iova, size, win[i], win[j], len);
 	}
-	return check(ok, "%s: device read+write %u windows of %lu bytes (4K/2M crossings, last bytes)",
+	return check(ok,
+		     "%s: device read+write %u windows of %lu bytes (4K/2M crossings, last bytes)",
 		     what, n, len);
 }
 
@@ -1136,7 +1142,8 @@ static void case_backing(enum backing b, size_t size, bool timed)
 	if (timed && k0.slab_kb >= 0 && k1.slab_kb >= 0) {
 		double per_gib = (double)SZ_1G / size * 1024;
 
-		info("%-8s %6s  metadata: slab %+ld kB (%.0f bytes/GiB), IOMMU page tables %+lld kB (%.0f bytes/GiB)",
+		info(
+		     "%-8s %6s  metadata: slab %+ld kB (%.0f bytes/GiB), IOMMU page tables %+lld kB (%.0f bytes/GiB)",
 		     backing_name[b], sz, k1.slab_kb - k0.slab_kb,
 		     (k1.slab_kb - k0.slab_kb) * per_gib,
 		     k0.iommu_kb >= 0 ? k1.iommu_kb - k0.iommu_kb : 0,
@@ -1188,7 +1195,8 @@ static void case_unmapped_iova(void)
 		why("edu DMA: %s", strerror(-ret));
 		ok = false;
 	}
-	check(ok, "device write to the unmapped IOVA does not reach the memory (an IOMMU fault in dmesg is expected)");
+	check(ok,
+	      "device write to the unmapped IOVA does not reach the memory (an IOMMU fault in dmesg is expected)");
 out:
 	unmap_all_quiet();
 	munmap(p, SZ_64K);
@@ -1368,7 +1376,8 @@ static void case_vaddr(void)
 	why("got %s", ret ? strerror(-ret) : "success");
 	check(ret == -EINVAL, "invalidating an invalid vaddr again refused (EINVAL)");
 	why("VmLck %ld kB", vmlck());
-	check(vmlck() - lck0 == (long)(size / 1024), "VmLck still charged while the vaddr is invalid");
+	check(vmlck() - lck0 == (long)(size / 1024),
+	      "VmLck still charged while the vaddr is invalid");
 	munmap(a, size);
 	a = MAP_FAILED;
 
@@ -1520,7 +1529,8 @@ static void case_dirty(void)
 		why("pages 3/100/511 bits %d/%d/%d", bit_set(bm, 3),
 		    bit_set(bm, 100), bit_set(bm, 511));
 		check(ok, "the pages the device wrote are reported dirty");
-		info("dirty bitmap: %u of %u pages reported dirty (type1 without a dirty-tracking IOMMU reports every pinned page dirty)",
+		info(
+		     "dirty bitmap: %u of %u pages reported dirty (type1 without a dirty-tracking IOMMU reports every pinned page dirty)",
 		     n, npages);
 	}
 	ret = dirty_get(iova, size, 2 * SZ_4K, bm, sizeof(bm));
@@ -1539,7 +1549,8 @@ static void case_dirty(void)
 	if (check(!ret && got == size, "UNMAP_DMA with GET_DIRTY_BITMAP")) {
 		why("page 7 bit clear");
 		check(bit_set(bm, 7), "UNMAP_DMA's bitmap reports the written page dirty");
-		info("unmap bitmap: %u of %u pages reported dirty", popcount_bits(bm, npages), npages);
+		info("unmap bitmap: %u of %u pages reported dirty",
+		     popcount_bits(bm, npages), npages);
 	}
 	ret = dirty_ctl(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 	if (ret)
@@ -1592,7 +1603,8 @@ static void case_rlimit(void)
 		lck0 = vmlck();
 		ret = map_rw(iova, p, size);
 		why("got %s", ret ? strerror(-ret) : "success");
-		check(ret == -ENOMEM, "RLIMIT_MEMLOCK: MAP_DMA of 16M over a 1M limit fails (ENOMEM)");
+		check(ret == -ENOMEM,
+		      "RLIMIT_MEMLOCK: MAP_DMA of 16M over a 1M limit fails (ENOMEM)");
 		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
 		check(vmlck() == lck0, "RLIMIT_MEMLOCK: VmLck unchanged by the failed map");
 		ret = dma_unmap(iova, size, 0, &got);
@@ -1603,10 +1615,12 @@ static void case_rlimit(void)
 			why("%s", strerror(-ret));
 		check(!ret, "RLIMIT_MEMLOCK: MAP_DMA of 512K under the limit succeeds");
 		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
-		check(vmlck() - lck0 == (long)(small / 1024), "RLIMIT_MEMLOCK: VmLck charged 512 kB");
+		check(vmlck() - lck0 == (long)(small / 1024),
+		      "RLIMIT_MEMLOCK: VmLck charged 512 kB");
 		ret = map_rw(iova + SZ_2M, p + SZ_2M, small + SZ_64K);
 		why("got %s", ret ? strerror(-ret) : "success");
-		check(ret == -ENOMEM, "RLIMIT_MEMLOCK: a second map crossing the limit fails (ENOMEM)");
+		check(ret == -ENOMEM,
+		      "RLIMIT_MEMLOCK: a second map crossing the limit fails (ENOMEM)");
 		check(unmap_exact(iova, small), "RLIMIT_MEMLOCK: unmap the 512K");
 		why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
 		check(vmlck() == lck0, "RLIMIT_MEMLOCK: VmLck uncharged");
@@ -1735,8 +1749,8 @@ static void case_pfnmap(void)
 		check(ret == -EEXIST, "PFNMAP: mapping it twice refused (EEXIST)");
 		check(unmap_exact(iova, bar0_size), "PFNMAP: UNMAP_DMA returns the size");
 	}
-	why("id %#x", *(volatile uint32_t *)p);
-	check(*(volatile uint32_t *)p == edu_rd32(EDU_REG_ID) &&
+	why("id %#x", __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED));
+	check(__atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED) == edu_rd32(EDU_REG_ID) &&
 	      (edu_rd32(EDU_REG_ID) & 0xffff) == 0xed,
 	      "PFNMAP: the BAR mmap still reads the edu id register");
 	ret = map_rw(iova, p, bar0_size);
@@ -1823,7 +1837,7 @@ static void case_disable_hugepages(void)
 	if (!check(!ret, "disable_hugepages: read the type1 module parameter"))
 		return;
 	old[strcspn(old, "\n")] = 0;
-	for (i = 0; i < sizeof(backs) / sizeof(backs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(backs); i++) {
 		snprintf(what, sizeof(what), "disable_hugepages=Y: %s 64M",
 			 backing_name[backs[i]]);
 		ret = buf_alloc(backs[i], size, &m);
@@ -1879,7 +1893,7 @@ static void case_disable_hugepages(void)
 static void case_replay(const char *bdf)
 {
 	static const size_t size[] = { SZ_16M, SZ_64M, SZ_64M };
-	enum { NR = sizeof(size) / sizeof(size[0]) };	/* 4K, THP, hugetlb */
+	enum { NR = ARRAY_SIZE(size) };	/* 4K, THP, hugetlb */
 	struct buf m[NR] = { 0 };
 	uint64_t iova[NR], next = iova_low, got = 0, total = 0;
 	char path[PATH_MAX], what[64];
@@ -2073,12 +2087,13 @@ static void case_vm_start(size_t size)
 	lck = vmlck();
 	why("VmLck %ld kB, was %ld kB", lck, lck0);
 	check(lck == lck0, "%s: VmLck uncharged", what);
-	info("vm-start %-8s %6s  MAP_DMA %10.1f ms  UNMAP_DMA %10.1f ms  (%zu MiB mapped %zu times)",
+	info(
+	     "vm-start %-8s %6s  MAP_DMA %10.1f ms  UNMAP_DMA %10.1f ms  (%zu MiB mapped %zu times)",
 	     backing_name[b], sz, t_map, t_unmap, chunk >> 20, size / chunk);
 	buf_free(&m);
 }
 
-static void usage(const char *prog)
+static void print_usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--big SIZE] [--no-big] [--demo] [--only LIST] [--no-replay] [--verbose]\n"
@@ -2145,7 +2160,9 @@ int main(int argc, char **argv)
 					if (!strcasecmp(tok, backing_name[b]))
 						break;
 				if (b == NR_BACKINGS) {
-					fprintf(stderr, "--only: %s is not 4K, THP, hugetlb or hugetlb-1G\n", tok);
+					fprintf(stderr,
+						"--only: %s is not 4K, THP, hugetlb or hugetlb-1G\n",
+						tok);
 					return 2;
 				}
 				only[b] = true;
@@ -2168,7 +2185,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			usage(argv[0]);
+			print_usage(argv[0]);
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -2182,7 +2199,8 @@ int main(int argc, char **argv)
 
 	lck_start = vmlck();
 	pins_start = foll_pin_delta();
-	why("no VmLck in /proc/self/status or no nr_foll_pin_* in /proc/vmstat (is /proc mounted?)");
+	why(
+	    "no VmLck in /proc/self/status or no nr_foll_pin_* in /proc/vmstat (is /proc mounted?)");
 	check(lck_start >= 0 && pins_start != LLONG_MIN,
 	      "read VmLck and nr_foll_pin_* from /proc");
 
@@ -2191,7 +2209,8 @@ int main(int argc, char **argv)
 		goto done;
 	if (!check(bind_vfio_pci(bdf), "bind %s to vfio-pci", bdf))
 		goto done;
-	if (!check(vfio_setup(bdf), "%s: container, group, TYPE1v2, device fd, BAR0, bus master", bdf))
+	if (!check(vfio_setup(bdf),
+		   "%s: container, group, TYPE1v2, device fd, BAR0, bus master", bdf))
 		goto done;
 	info("iommu pgsizes %#llx, %u IOVA ranges", (unsigned long long)iommu_pgsizes,
 	     nr_iova_ranges);

@@ -20,8 +20,8 @@ if [ ! -x "$prog" ]; then
 fi
 # The device is found in /sys, VmLck and nr_foll_pin_* are read from /proc:
 # mount them if init did not.
-[ -r /proc/self/status ] || mount -t proc proc /proc
-[ -d /sys/bus/pci ] || mount -t sysfs sysfs /sys
+[ -r /proc/self/status ] || mount -t proc none /proc
+[ -d /sys/bus/pci ] || mount -t sysfs none /sys
 if [ ! -e /dev/vfio/vfio ]; then
 	echo "umem_vfio_test: SKIP: no /dev/vfio/vfio (CONFIG_VFIO?)"
 	exit $ksft_skip
