@@ -1217,25 +1217,43 @@ static unsigned long umem_pfn_block_end(unsigned long pfn)
 #endif
 }
 
+/* Not pinned by GUP: no struct page, the zero page, or as the caller says. */
+static bool umem_page_skipped(struct page *page, unsigned int flags)
+{
+	if (!page || is_zero_page(page))
+		return true;
+	return (flags & UMEM_UNPIN_SKIP_RESERVED) && PageReserved(page);
+}
+
 /**
  * umem_unpin_pfn_range() - Unpin a physically contiguous range of pages
  * @pfn: page frame number of the first page
  * @npages: number of pages
- * @dirty: mark the pages dirty first (the device may have written to them)
+ * @flags: %UMEM_UNPIN_DIRTY to mark the pages dirty first (the device may
+ *	have written to them); %UMEM_UNPIN_SKIP_RESERVED to leave reserved
+ *	pages alone, see below
  *
- * Releases one FOLL_PIN reference on every ordinary page of the range, a
- * folio at a time, as umem_stream_next() or any other FOLL_PIN user took
- * them. Reserved pages and pfns without a &struct page (``VM_PFNMAP``
- * mappings) are skipped: they were not pinned. The range need not be one
- * run: an IOMMU may give back several runs that happen to be adjacent.
- * Never fails and never allocates; the caller uncharges what it charged.
+ * Releases one FOLL_PIN reference on every page of the range that GUP
+ * pins, a folio at a time, as umem_stream_next() or any other FOLL_PIN
+ * user took them. Skipped: pfns without a &struct page (``VM_PFNMAP``
+ * mappings) and the shared zero page, which GUP does not pin. Other
+ * reserved pages, such as those a driver maps with vm_insert_page(), are
+ * pinned by GUP like any page and are unpinned here, unless the caller
+ * passes %UMEM_UNPIN_SKIP_RESERVED: for a caller whose record cannot tell
+ * such a page from a reserved pfn it mapped without pinning (VFIO type1
+ * follows ``VM_PFNMAP`` mappings of reserved RAM), at the price of leaving
+ * a GUP-pinned reserved page pinned, as type1 always has. The range need
+ * not be one run: an IOMMU may give back several runs that happen to be
+ * adjacent. Never fails and never allocates; the caller uncharges what it
+ * charged.
  *
  * Return: number of pages unpinned, that is @npages less the skipped ones.
  */
 unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
-				   bool dirty)
+				   unsigned int flags)
 {
 	unsigned long start = pfn, end = pfn + npages, unpinned = 0;
+	bool dirty = flags & UMEM_UNPIN_DIRTY;
 	unsigned long block_end = pfn;
 	struct page *page = NULL;
 
@@ -1248,7 +1266,7 @@ unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
 			block_end = umem_pfn_block_end(pfn);
 			page = pfn_valid(pfn) ? pfn_to_page(pfn) : NULL;
 		}
-		if (!page || PageReserved(page)) {
+		if (umem_page_skipped(page, flags)) {
 			/* Unpin the ordinary pages before the skipped ones. */
 			if (start < pfn)
 				unpin_user_page_range_dirty_lock(pfn_to_page(start),
@@ -1259,7 +1277,10 @@ unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
 			pfn += n;
 			start = pfn;
 		} else {
-			/* The pages of a folio are all reserved or none is. */
+			/*
+			 * The pages of a folio are all reserved or none is,
+			 * and the zero page is a folio of its own.
+			 */
 			folio = page_folio(page);
 			n = 1;
 			if (folio_test_large(folio))

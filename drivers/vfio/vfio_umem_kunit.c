@@ -340,7 +340,8 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 						  vfio_umem_test_page_ok(page,
 									 (done + i) * PAGE_SIZE));
 			}
-			ret = umem_unpin_pfn_range(pfn, n, true);
+			ret = umem_unpin_pfn_range(pfn, n, UMEM_UNPIN_DIRTY |
+						   UMEM_UNPIN_SKIP_RESERVED);
 			KUNIT_EXPECT_EQ(test, ret, n);
 			done += n;
 			runs++;
@@ -363,7 +364,7 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 		n = vfio_umem_pin_run(&batch, current->mm, t->addr, 1,
 				      IOMMU_READ, &pfn, &rsvd);
 		KUNIT_ASSERT_EQ(test, n, 1);
-		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 1, false), 1);
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 1, UMEM_UNPIN_SKIP_RESERVED), 1);
 		/* A call elsewhere drops the pages pinned ahead first. */
 		n = vfio_umem_pin_run(&batch, current->mm,
 				      t->addr + 9 * PAGE_SIZE, 1, IOMMU_READ,
@@ -372,7 +373,7 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test,
 				  vfio_umem_test_page_ok(pfn_to_page(pfn),
 							 9 * PAGE_SIZE));
-		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 1, false), 1);
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 1, UMEM_UNPIN_SKIP_RESERVED), 1);
 		umem_stream_fini(&batch);
 		KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
 	}
@@ -394,7 +395,7 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 					      &pfn, &rsvd);
 			KUNIT_ASSERT_GT(test, n, 0);
 			KUNIT_ASSERT_LE(test, done + n, 5UL);
-			umem_unpin_pfn_range(pfn, n, false);
+			umem_unpin_pfn_range(pfn, n, UMEM_UNPIN_SKIP_RESERVED);
 			done += n;
 		}
 		n = vfio_umem_pin_run(&batch, current->mm,
@@ -407,8 +408,8 @@ static void vfio_umem_test_pin_run(struct kunit *test)
 
 	/* Reserved pfns (the zero page) are not unpinned nor counted. */
 	KUNIT_EXPECT_TRUE(test, umem_pfn_reserved(my_zero_pfn(0)));
-	KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(my_zero_pfn(0), 1, false),
-			0);
+	KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(my_zero_pfn(0), 1,
+						   UMEM_UNPIN_SKIP_RESERVED), 0);
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
 }
 

@@ -450,10 +450,10 @@ struct umem_stream {
  * struct umem_run - a physically contiguous run of pinned pages
  * @pfn: page frame number of the first page.
  * @npages: number of pages.
- * @reserved: the pages are PageReserved() (the shared zero page, for
- *	instance). GUP does not count reserved pages as pinned and their users
- *	usually do not charge them; umem_unpin_pfn_range() skips them. A run
- *	never mixes reserved and ordinary pages.
+ * @reserved: the pages are PageReserved() (the shared zero page, pages a
+ *	driver mapped with vm_insert_page()). Users of pinned memory usually
+ *	do not charge them; GUP pins them all but the zero page, see
+ *	umem_unpin_pfn_range(). A run never mixes reserved and ordinary pages.
  */
 struct umem_run {
 	unsigned long pfn;
@@ -462,13 +462,15 @@ struct umem_run {
 };
 
 /**
- * umem_pfn_reserved() - The pfn is not refcounted by pinning
+ * umem_pfn_reserved() - The pfn is not charged as pinned memory
  * @pfn: page frame number
  *
  * Some mappings aren't backed by a struct page, for example an mmap'd MMIO
  * range of this or another device (``VM_PFNMAP``); some pages are reserved
- * (the shared zero page). GUP takes no pin on either, and users of pinned
- * memory do not charge them. For compound pages, a driver that sets the
+ * (the shared zero page, pages a driver maps with vm_insert_page()). Users
+ * of pinned memory such as VFIO do not charge them. This is an accounting
+ * rule: GUP pins reserved pages other than the zero page like any other,
+ * see umem_unpin_pfn_range(). For compound pages, a driver that sets the
  * reserved bit in the head page must set it in all subpages.
  *
  * Return: %true if @pfn has no struct page or its page is reserved.
@@ -497,8 +499,12 @@ void umem_stream_drop(struct umem_stream *st);
 void umem_stream_reset(struct umem_stream *st, struct mm_struct *mm,
 		       bool writable);
 void umem_stream_fini(struct umem_stream *st);
+/* umem_unpin_pfn_range() flags */
+#define UMEM_UNPIN_DIRTY		BIT(0)	/* mark dirty first */
+#define UMEM_UNPIN_SKIP_RESERVED	BIT(1)	/* leave reserved pages pinned */
+
 unsigned long umem_unpin_pfn_range(unsigned long pfn, unsigned long npages,
-				   bool dirty);
+				   unsigned int flags);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* For lib/tests/umem_kunit.c only, see lib/umem.c. */

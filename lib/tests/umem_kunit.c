@@ -1621,10 +1621,10 @@ static void umem_test_stream(struct kunit *test)
 			kunmap_local(p);
 		}
 		half = n / 2;
-		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn, half, true),
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn, half, UMEM_UNPIN_DIRTY),
 				half);
 		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn + half,
-							   n - half, false),
+							   n - half, 0),
 				n - half);
 		done += n;
 	}
@@ -1636,7 +1636,7 @@ static void umem_test_stream(struct kunit *test)
 	pfn = PHYS_PFN(PHYS_ADDR_MAX) - 2 * (SZ_2M / PAGE_SIZE);
 	KUNIT_EXPECT_FALSE(test, pfn_valid(pfn));
 	KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(pfn, 2 * (SZ_2M / PAGE_SIZE),
-						   true), 0);
+						   UMEM_UNPIN_DIRTY), 0);
 }
 
 /*
@@ -1967,6 +1967,75 @@ static void umem_test_hugetlb(struct kunit *test)
 }
 #endif
 
+static void umem_test_free_reserved(void *data)
+{
+	struct page *page = data;
+
+	ClearPageReserved(page);
+	__free_page(page);
+}
+
+/*
+ * A reserved page other than the zero page, mapped the way a driver maps
+ * one with vm_insert_page() (a VM_MIXEDMAP mapping, shared so that a
+ * read-only long-term pin takes the page itself rather than unsharing it):
+ * GUP pins it like any page, so umem must unpin it, from its table and
+ * from a pfn range; the fixture's balance check would catch a leaked pin.
+ * UMEM_UNPIN_SKIP_RESERVED leaves it pinned, for callers that cannot tell
+ * it from a reserved pfn they did not pin.
+ */
+static void umem_test_reserved(struct kunit *test)
+{
+	struct umem_args args = {
+		.length = PAGE_SIZE,
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+	};
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct umem_stream st;
+	struct umem_run run;
+	struct umem *umem;
+	struct page *page;
+	long held, n;
+	int ret;
+
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	SetPageReserved(page);
+	/* Registered before the mapping: freed after it is gone. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							umem_test_free_reserved,
+							page), 0);
+	args.start = umem_test_mmap(test, NULL, PAGE_SIZE, PROT_READ,
+				    MAP_SHARED | MAP_ANONYMOUS);
+	mmap_write_lock(mm);
+	vma = vma_lookup(mm, args.start);
+	ret = vma ? vm_insert_page(vma, args.start, page) : -EFAULT;
+	mmap_write_unlock(mm);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	held = umem_test_pins_held();
+	umem = umem_test_get(test, &args);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	KUNIT_EXPECT_PTR_EQ(test, sg_page(umem->sgt_append.sgt.sgl), page);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held() - held, 1);
+	umem_test_put(test, umem);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held(), held);
+
+	umem_stream_init(&st, mm, false, 0);
+	n = umem_stream_next(&st, args.start, 1, &run);
+	umem_stream_fini(&st);
+	KUNIT_ASSERT_EQ(test, n, 1);
+	KUNIT_EXPECT_TRUE(test, run.reserved);
+	KUNIT_EXPECT_EQ(test, run.pfn, page_to_pfn(page));
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held() - held, 1);
+	KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn, 1,
+						   UMEM_UNPIN_SKIP_RESERVED), 0);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held() - held, 1);
+	KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn, 1, 0), 1);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held(), held);
+}
+
 /*
  * Tagged pointers (arm64 TBI/MTE, HWASan, x86 LAM): the TASK_SIZE check is
  * made on the untagged address, as GUP walks it. x86_64 without LAM and UML
@@ -2058,6 +2127,7 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_rlimit, umem_test_rlimit_gen_params),
 	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
 	KUNIT_CASE(umem_test_stream),
+	KUNIT_CASE(umem_test_reserved),
 	KUNIT_CASE(umem_test_tagged),
 	KUNIT_CASE(umem_test_free_clean),
 	KUNIT_CASE(umem_test_runs_4k),
