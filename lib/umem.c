@@ -716,7 +716,7 @@ struct umem *umem_get(const struct umem_args *args)
 	}
 	return umem;
 }
-EXPORT_SYMBOL_NS_GPL(umem_get, UMEM);
+EXPORT_SYMBOL_IF_KUNIT(umem_get);
 
 /**
  * umem_release() - Unpin and free a umem
@@ -737,7 +737,7 @@ void umem_release(struct umem *umem, bool dirty)
 	umem_uninit(umem, dirty);
 	kfree(umem);
 }
-EXPORT_SYMBOL_NS_GPL(umem_release, UMEM);
+EXPORT_SYMBOL_IF_KUNIT(umem_release);
 
 /*
  * The "virtual DMA" of software RDMA devices (rxe, siw, rdmavt; see
@@ -829,7 +829,7 @@ void umem_dma_unmap(struct umem *umem)
 	umem->dma_dev = NULL;
 	umem->dma_mapped = false;
 }
-EXPORT_SYMBOL_NS_GPL(umem_dma_unmap, UMEM);
+EXPORT_SYMBOL_IF_KUNIT(umem_dma_unmap);
 
 /**
  * umem_copy_from() - Copy bytes out of a umem
@@ -895,7 +895,7 @@ size_t umem_metadata_bytes(const struct umem *umem)
 		bytes += kmalloc_size_roundup(left * sizeof(struct scatterlist));
 	return bytes;
 }
-EXPORT_SYMBOL_NS_GPL(umem_metadata_bytes, UMEM);
+EXPORT_SYMBOL_IF_KUNIT(umem_metadata_bytes);
 
 /* One view of the table: the CPU view (pages) or the DMA view. */
 static inline u64 umem_sg_addr(struct scatterlist *sg, bool dma)
@@ -1014,7 +1014,7 @@ unsigned long umem_find_best_phys_pgsz(struct umem *umem,
 			      umem_offset(umem), umem->length, pgsz_bitmap,
 			      iova, false);
 }
-EXPORT_SYMBOL_NS_GPL(umem_find_best_phys_pgsz, UMEM);
+EXPORT_SYMBOL_IF_KUNIT(umem_find_best_phys_pgsz);
 
 /*
  * Streaming pins. umem_stream_fill() pins ahead into st->runs with the same

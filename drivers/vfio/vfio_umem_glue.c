@@ -14,6 +14,7 @@
  * in vfio_iommu_type1.c.
  */
 
+#include <kunit/visibility.h>
 #include <linux/export.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -62,8 +63,6 @@ static int vfio_umem_follow_fault_pfn(struct vm_area_struct *vma,
 	return ret;
 }
 
-/* Pages of a VM_PFNMAP mapping followed per mmap_lock hold. */
-#define VFIO_UMEM_PFNMAP_BATCH	512
 
 /*
  * The run of contiguous reserved pfns of VM_PFNMAP mappings from @vaddr,
@@ -73,8 +72,9 @@ static int vfio_umem_follow_fault_pfn(struct vm_area_struct *vma,
  * at a time, with a reschedule point and a fatal-signal check in between
  * (stock type1 took the lock once per page).
  */
-static long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
-				 long npage, int prot, unsigned long *pfn)
+VISIBLE_IF_KUNIT long vfio_umem_pfnmap_run(struct mm_struct *mm,
+					  unsigned long vaddr, long npage,
+					  int prot, unsigned long *pfn)
 {
 	struct vm_area_struct *vma;
 	unsigned long next = 0;
@@ -112,6 +112,7 @@ static long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
 	mmap_read_unlock(mm);
 	return n ?: ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(vfio_umem_pfnmap_run);
 
 /**
  * vfio_umem_pin_run() - Pin the next physically contiguous run of a mapping

@@ -30,6 +30,8 @@
 #include <linux/mman.h>
 #include <linux/vmstat.h>
 
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+
 #define VFIO_UMEM_TEST_PAGES	64
 #define VFIO_UMEM_TEST_IOVA	SZ_1G
 
@@ -454,11 +456,68 @@ static void vfio_umem_test_count_vpfns(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vfio_umem_test_unmap(t, npages * PAGE_SIZE), 0);
 }
 
+/*
+ * A VM_PFNMAP mapping of more than one batch of reserved pages (a BAR, as
+ * far as type1 can tell): vfio_umem_pfnmap_run() follows it as one run of
+ * contiguous pfns across its mmap_lock drops, and, with a fatal signal
+ * pending, stops at the first drop rather than walking everything under
+ * the lock.
+ */
+static void vfio_umem_test_pfnmap(struct kunit *test)
+{
+	const unsigned int order = ilog2(2 * VFIO_UMEM_PFNMAP_BATCH);
+	const long npages = 1L << order;
+	struct vm_area_struct *vma;
+	struct mm_struct *mm;
+	unsigned long addr, pfn = 0;
+	struct page *pages;
+	long i, n;
+	int ret;
+
+	pages = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	if (!pages)
+		kunit_skip(test, "no %ld contiguous pages", npages);
+	for (i = 0; i < npages; i++)
+		SetPageReserved(pages + i);
+	/* The first kunit_vm_mmap() gives the test thread its mm. */
+	addr = kunit_vm_mmap(test, NULL, 0, npages * PAGE_SIZE,
+			     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, 0);
+	ret = IS_ERR_VALUE(addr) || !addr ? -ENOMEM : 0;
+	mm = current->mm;
+	if (!ret) {
+		mmap_write_lock(mm);
+		vma = vma_lookup(mm, addr);
+		ret = vma ? remap_pfn_range(vma, addr, page_to_pfn(pages),
+					    npages * PAGE_SIZE,
+					    vma->vm_page_prot) : -EFAULT;
+		mmap_write_unlock(mm);
+	}
+	if (!ret) {
+		n = vfio_umem_pfnmap_run(mm, addr, npages, IOMMU_READ, &pfn);
+		KUNIT_EXPECT_EQ(test, n, npages);
+		KUNIT_EXPECT_EQ(test, pfn, page_to_pfn(pages));
+
+		/* A fatal signal ends the walk at the first lock drop. */
+		allow_signal(SIGKILL);
+		send_sig(SIGKILL, current, 1);
+		n = vfio_umem_pfnmap_run(mm, addr, npages, IOMMU_READ, &pfn);
+		flush_signals(current);
+		disallow_signal(SIGKILL);
+		KUNIT_EXPECT_EQ(test, n, (long)VFIO_UMEM_PFNMAP_BATCH);
+		vm_munmap(addr, npages * PAGE_SIZE);
+	}
+	for (i = 0; i < npages; i++)
+		ClearPageReserved(pages + i);
+	__free_pages(pages, order);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+}
+
 static struct kunit_case vfio_umem_test_cases[] = {
 	KUNIT_CASE(vfio_umem_test_emulated_pin),
 	KUNIT_CASE(vfio_umem_test_emulated_errors),
 	KUNIT_CASE(vfio_umem_test_pin_run),
 	KUNIT_CASE(vfio_umem_test_count_vpfns),
+	KUNIT_CASE(vfio_umem_test_pfnmap),
 	{}
 };
 

@@ -152,15 +152,12 @@ struct ib_umem *ib_umem_get(struct ib_device *device, unsigned long addr,
 	if (!umem)
 		return ERR_PTR(-ENOMEM);
 	umem->ibdev      = device;
-	umem->length     = size;
-	umem->address    = addr;
 	/*
 	 * Drivers should call ib_umem_find_best_pgsz() to set the iova
 	 * correctly.
 	 */
 	umem->iova = addr;
-	umem->writable   = ib_access_writable(access);
-	if (umem->writable)
+	if (ib_access_writable(access))
 		args.flags |= UMEM_WRITE;
 
 	/*
@@ -168,12 +165,14 @@ struct ib_umem *ib_umem_get(struct ib_device *device, unsigned long addr,
 	 * which CAP_IPC_LOCK lifts; asked only when over the limit, as before.
 	 */
 	args.acct.ask_cap = true;
-	/* Undone in ib_umem_release() */
+	/*
+	 * Undone in ib_umem_release(). Fills umem->owning_mm (the library's
+	 * mmgrab() of current->mm), ->address, ->length and ->writable, which
+	 * are @pin's fields.
+	 */
 	ret = umem_init(&umem->pin, &args);
 	if (ret)
 		goto umem_kfree;
-	/* The library's mmgrab() of current->mm, held until umem_uninit(). */
-	umem->owning_mm = umem->pin.mm;
 
 	if (access & IB_ACCESS_RELAXED_ORDERING)
 		dma_attr |= DMA_ATTR_WEAK_ORDERING;
