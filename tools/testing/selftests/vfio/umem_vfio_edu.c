@@ -51,6 +51,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1202,6 +1203,185 @@ out:
 	munmap(p, SZ_64K);
 }
 
+/*
+ * Lifecycle: fork after MAP_DMA, the child writing its copy. FOLL_LONGTERM
+ * pins make fork() copy the pinned pages for the child, so the parent
+ * keeps the very pages the IOMMU maps: the device must reach the parent's
+ * memory in both directions after the child wrote, and never the child's.
+ */
+static void case_fork(void)
+{
+	const size_t size = SZ_64K;
+	int to_child[2], to_parent[2], status;
+	uint64_t iova = iova_low;
+	bool ok = false;
+	uint8_t *p;
+	pid_t pid;
+	char c;
+	int ret;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED || pipe(to_child) || pipe(to_parent)) {
+		why("mmap/pipe: %s", strerror(errno));
+		check(false, "fork after MAP_DMA");
+		return;
+	}
+	memset(p, 0x3c, size);
+	ret = map_rw(iova, p, size);
+	if (!check(!ret, "fork: MAP_DMA of 64K before fork (%s)",
+		   ret ? strerror(-ret) : "success"))
+		goto out;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		size_t i;
+
+		/* The child's copy: written all over, then left alone. */
+		memset(p, 0x77, size);
+		if (write(to_parent[1], "w", 1) != 1 || read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		for (i = 0; i < size; i++)
+			if (p[i] != 0x77)
+				_exit(1);
+		_exit(0);
+	}
+	if (pid < 0 || read(to_parent[0], &c, 1) != 1) {
+		why("fork: %s", strerror(errno));
+		check(false, "fork after MAP_DMA");
+		goto unmap;
+	}
+	/* Parent writes, the device reads them and writes them back. */
+	ok = dma_roundtrip(p, iova, size, 0, SZ_4K + 100, 2048) &&
+	     dma_roundtrip(p, iova, size, 8 * SZ_4K, 4 * SZ_4K, 1024);
+	check(ok,
+	      "fork: after the child wrote its copy, the device reads and writes the parent's pages");
+	ret = write(to_child[1], "d", 1) == 1 && waitpid(pid, &status, 0) == pid;
+	why("child status %#x", status);
+	check(ret && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "fork: the child's copy is untouched by the device");
+unmap:
+	check(unmap_exact(iova, size), "fork: UNMAP_DMA of the 64K");
+out:
+	close(to_child[0]);
+	close(to_child[1]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	munmap(p, size);
+}
+
+/*
+ * Lifecycle: the container fd outlives the mm that was charged. A child
+ * maps its own memory through the inherited container and exits with the
+ * mapping live: its pages stay pinned by the mapping (the device can still
+ * write to them), and the parent's UNMAP_DMA unpins them and skips the
+ * uncharge of an mm that is gone. The suite's final nr_foll_pin_* balance
+ * shows nothing leaked.
+ */
+static void case_exit_with_pins(void)
+{
+	const size_t size = SZ_1M;
+	uint64_t iova = iova_low, got = 0;
+	long lck0 = vmlck();
+	int status, ret;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		uint8_t *q = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (q == MAP_FAILED)
+			_exit(2);
+		memset(q, 0x5a, size);
+		_exit(map_rw(iova, q, size) ? 1 : 0);
+	}
+	ret = pid > 0 && waitpid(pid, &status, 0) == pid;
+	why("child status %#x", status);
+	if (!check(ret && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "exit with pins: a child maps 1M through the inherited container and exits"))
+		return;
+	check(vmlck() == lck0, "exit with pins: the parent's VmLck is not charged");
+	ret = edu_dma(iova + SZ_4K, 0, 512, true);
+	why("edu DMA: %s", ret ? strerror(-ret) : "success");
+	check(!ret, "exit with pins: the device still writes to the dead child's pinned pages");
+	ret = dma_unmap(iova, size, 0, &got);
+	why("UNMAP_DMA: %s, %llu bytes", ret ? strerror(-ret) : "success",
+	    (unsigned long long)got);
+	check(!ret && got == size, "exit with pins: the parent unmaps the child's mapping");
+}
+
+/*
+ * Races: munmap() and mmap(MAP_FIXED) of part of a range while another
+ * thread maps and unmaps it for DMA. Each MAP_DMA either succeeds, with
+ * the pages that were there, or fails with EFAULT; nothing is left pinned
+ * or charged (the suite's final balance).
+ */
+struct race {
+	uint8_t *p;
+	size_t size;
+	int stop;
+	int bad_errno;
+	int mapped, faulted;
+};
+
+static void *race_remap(void *arg)
+{
+	struct race *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		munmap(r->p + SZ_64K, SZ_64K);
+		mmap(r->p + SZ_64K, SZ_64K, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		memset(r->p + SZ_64K, 0x11, SZ_64K);
+	}
+	return NULL;
+}
+
+static void case_munmap_race(void)
+{
+	struct race r = { .size = SZ_2M };
+	uint64_t iova = iova_low, got;
+	pthread_t thr;
+	int i, ret;
+
+	r.p = mmap(NULL, r.size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.p == MAP_FAILED) {
+		why("mmap: %s", strerror(errno));
+		check(false, "munmap racing MAP_DMA");
+		return;
+	}
+	memset(r.p, 0x22, r.size);
+	if (pthread_create(&thr, NULL, race_remap, &r)) {
+		check(false, "munmap racing MAP_DMA: pthread_create");
+		munmap(r.p, r.size);
+		return;
+	}
+	for (i = 0; i < 200; i++) {
+		ret = map_rw(iova, r.p, r.size);
+		if (!ret) {
+			r.mapped++;
+			got = 0;
+			if (dma_unmap(iova, r.size, 0, &got) || got != r.size)
+				r.bad_errno = EIO;
+		} else if (ret == -EFAULT) {
+			r.faulted++;
+		} else {
+			r.bad_errno = -ret;
+		}
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(thr, NULL);
+	why("%d mapped, %d EFAULT, unexpected: %s", r.mapped, r.faulted,
+	    r.bad_errno ? strerror(r.bad_errno) : "none");
+	check(!r.bad_errno && r.mapped + r.faulted == 200,
+	      "munmap racing MAP_DMA: every map succeeds or fails with EFAULT");
+	unmap_all_quiet();
+	munmap(r.p, r.size);
+}
+
 static void case_map_rules(void)
 {
 	const uint64_t sizes[3] = { SZ_4K, SZ_64K, SZ_2M };
@@ -2243,6 +2423,9 @@ int main(int argc, char **argv)
 	case_dirty();
 	case_rlimit();
 	case_pfnmap();
+	case_fork();
+	case_exit_with_pins();
+	case_munmap_race();
 	case_disable_hugepages();
 	info("API cases took %.1f s", (now_ms() - t0) / 1e3);
 backings:
