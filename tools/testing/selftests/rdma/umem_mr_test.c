@@ -11,8 +11,9 @@
  * several offsets (start, across a page and a 2 MiB boundary, the middle,
  * the last byte).  Further cases: unaligned start and length with the MR
  * bounds checked, read-only MRs (remote WRITE must fail with a remote
- * access error), RLIMIT_MEMLOCK as an unprivileged user, no capability
- * check (PF_SUPERPRIV) below the limit for root, rereg of access
+ * access error), RLIMIT_MEMLOCK as an unprivileged user, fork with the
+ * child writing its copy, no capability check (PF_SUPERPRIV) below the
+ * limit for root, rereg of access
  * flags and of the translation, and the VmPin accounting of all of them.
  *
  * Only the behaviour visible to userspace is tested, so the result must be
@@ -962,6 +963,66 @@ static void memlock_cases(void)
 	}
 }
 
+/* ---- fork after registration ---- */
+
+/*
+ * The FOLL_LONGTERM/COW contract: fork() copies pinned anonymous pages for
+ * the child, so the parent keeps the very pages the MR maps. After the
+ * child writes all of its copy, RDMA WRITE and READ through the MR must
+ * still move the parent's bytes in both directions, and never touch the
+ * child's copy.
+ */
+static void fork_cases(void)
+{
+	const size_t len = 64 * 1024;
+	int to_child[2], to_parent[2], status = 0;
+	struct ibv_mr *mr = NULL;
+	bool ok = false;
+	pid_t pid = -1;
+	char *p, c;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED || pipe(to_child) || pipe(to_parent)) {
+		fail("mmap/pipe: %s", strerror(errno));
+		goto out;
+	}
+	memset(p, 1, len);
+	mr = reg(p, len, ACC_RW);
+	if (!mr)
+		goto out;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		size_t i;
+
+		memset(p, 0x77, len);
+		if (write(to_parent[1], "w", 1) != 1 ||
+		    read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		for (i = 0; i < len; i++)
+			if (p[i] != 0x77)
+				_exit(1);
+		_exit(0);
+	}
+	if (pid < 0 || read(to_parent[0], &c, 1) != 1) {
+		fail("fork: %s", strerror(errno));
+		goto out;
+	}
+	ok = move_data(p, mr, true, "after fork");
+	if (write(to_child[1], "d", 1) != 1 || waitpid(pid, &status, 0) != pid)
+		ok = fail("child lost");
+	else if (!WIFEXITED(status) || WEXITSTATUS(status))
+		ok = fail("the child's copy changed (status %#x)", status);
+out:
+	if (mr && !dereg(mr))
+		ok = false;
+	report(ok,
+	       "fork after ibv_reg_mr, the child writing its copy: RDMA moves the parent's pages, never the child's");
+	if (p != MAP_FAILED)
+		munmap(p, len);
+}
+
 /* ---- capability checks ---- */
 
 #define PF_SUPERPRIV	0x00000100
@@ -1317,6 +1378,7 @@ int main(int argc, char **argv)
 	for (int bk = 0; bk < NR_BACKINGS; bk++)
 		backing_cases(bk);
 	memlock_cases();
+	fork_cases();
 	superpriv_cases();
 	rereg_cases();
 
