@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <grp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -973,6 +974,102 @@ static void test_kill(int fd)
 	}
 }
 
+/*
+ * Many threads charging one RLIMIT_MEMLOCK at once: the charge is taken
+ * before anything is pinned, with an atomic add and compare, so the sum
+ * of the pins held never exceeds the limit, every refusal is ENOMEM and
+ * nothing stays charged. In an unprivileged child with a 192K limit, four
+ * threads keep and release 64K pins of their own memory, so that at most
+ * three can hold one at a time. (VmPin itself may read above the limit
+ * for an instant: a refused charge is added, compared and taken back, as
+ * ib_umem_get() always did; what is held is what counts.)
+ */
+#define RACE_THREADS	4
+#define RACE_ROUNDS	50
+#define RACE_LIMIT	(192 * 1024)
+
+static int race_held, race_max_held;
+
+struct rlimit_race {
+	int fd;
+	char *mem;
+	int pinned, refused, bad;
+};
+
+static void *rlimit_race_thread(void *arg)
+{
+	struct rlimit_race *rr = arg;
+	struct test_umem_cmd cmd;
+	int i, ret, held, max;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		ret = pin(rr->fd, rr->mem, SZ_64K, 0, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+		if (ret) {
+			if (ret == -ENOMEM)
+				rr->refused++;
+			else
+				rr->bad = -ret;
+			continue;
+		}
+		rr->pinned++;
+		held = __atomic_add_fetch(&race_held, 1, __ATOMIC_SEQ_CST);
+		max = __atomic_load_n(&race_max_held, __ATOMIC_SEQ_CST);
+		while (held > max &&
+		       !__atomic_compare_exchange_n(&race_max_held, &max, held, false,
+						    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			;
+		/*
+		 * Raised after the pin, dropped before the release: the
+		 * count never exceeds what is pinned, so if it ever exceeds
+		 * the limit, so did the pins.
+		 */
+		__atomic_sub_fetch(&race_held, 1, __ATOMIC_SEQ_CST);
+		release(rr->fd, cmd.handle);
+	}
+	return NULL;
+}
+
+static void rlimit_race_child(void)
+{
+	const struct rlimit rl = { .rlim_cur = RACE_LIMIT, .rlim_max = RACE_LIMIT };
+	struct rlimit_race rr[RACE_THREADS] = { };
+	pthread_t thr[RACE_THREADS];
+	int fd, i, pinned = 0, refused = 0, bad = 0;
+	char *mem;
+
+	fd = open(DEVICE, O_RDWR);
+	mem = map_anon(RACE_THREADS * SZ_64K, PROT_READ | PROT_WRITE);
+	if (fd < 0 || setrlimit(RLIMIT_MEMLOCK, &rl) || !drop_privileges()) {
+		check(false, "rlimit race: open, setrlimit, drop privileges: %s",
+		      strerror(errno));
+		return;
+	}
+	fill(mem, RACE_THREADS * SZ_64K, 13);
+	for (i = 0; i < RACE_THREADS; i++) {
+		rr[i].fd = fd;
+		rr[i].mem = mem + i * SZ_64K;
+		if (pthread_create(&thr[i], NULL, rlimit_race_thread, &rr[i])) {
+			check(false, "rlimit race: pthread_create");
+			return;
+		}
+	}
+	for (i = 0; i < RACE_THREADS; i++) {
+		pthread_join(thr[i], NULL);
+		pinned += rr[i].pinned;
+		refused += rr[i].refused;
+		bad = bad ?: rr[i].bad;
+	}
+	check(!bad && pinned + refused == RACE_THREADS * RACE_ROUNDS,
+	      "rlimit race: %d pins, %d refused with ENOMEM, other errors: %s",
+	      pinned, refused, bad ? strerror(bad) : "none");
+	check(refused > 0 && race_max_held * SZ_64K <= RACE_LIMIT,
+	      "rlimit race: at most %d pins of 64K held at once under a %d kB limit (%d seen)",
+	      RACE_LIMIT / SZ_64K, RACE_LIMIT / 1024, race_max_held);
+	close(fd);
+	check(status_kb("VmPin") == 0, "rlimit race: VmPin back to 0 (%ld kB)",
+	      status_kb("VmPin"));
+}
+
 static void test_rlimit(void)
 {
 	int status;
@@ -992,6 +1089,15 @@ static void test_rlimit(void)
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 	      !WEXITSTATUS(status), "RLIMIT child ran to the end");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		rlimit_race_child();
+		fflush(stdout);
+		_exit(0);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "RLIMIT race child ran to the end");
 }
 
 static void print_usage(const char *prog)
