@@ -94,6 +94,8 @@
 #include <linux/cred.h>
 #include <linux/dma-mapping.h>
 #include <linux/export.h>
+#include <linux/fault-inject.h>
+#include <linux/init.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
@@ -109,6 +111,35 @@
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/umem.h>
+
+/*
+ * Fault injection (CONFIG_FAULT_INJECTION): every step of a pin that can
+ * fail can be made to, through the "fail_umem" attribute (debugfs, or
+ * fail_umem= on the command line) or through a task's fail-nth, which
+ * counts these points with every other fault-injection point: the charge,
+ * the page of runs, each GUP call, each scatterlist chunk and the DMA
+ * mapping. The stream's page of runs is one too (its failure selects the
+ * one-run fallback).
+ */
+static DECLARE_FAULT_ATTR(fail_umem);
+
+static int __init umem_setup_fail(char *str)
+{
+	return setup_fault_attr(&fail_umem, str);
+}
+__setup("fail_umem=", umem_setup_fail);
+
+static int __init umem_fail_debugfs(void)
+{
+	fault_create_debugfs_attr("fail_umem", NULL, &fail_umem);
+	return 0;
+}
+late_initcall(umem_fail_debugfs);
+
+static bool umem_should_fail(void)
+{
+	return should_fail(&fail_umem, 1);
+}
 
 /* Runs pinned per GUP call: one order-0 page of them. */
 #define UMEM_BATCH_RUNS		(PAGE_SIZE / sizeof(struct page_run))
@@ -144,7 +175,9 @@ static struct scatterlist *umem_sgt_next(struct sg_append_table *t,
 #endif
 	}
 	size = min_t(unsigned long, needed, SG_MAX_SINGLE_ALLOC);
-	chunk = kmalloc_array(size, sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+	chunk = NULL;
+	if (!umem_should_fail())
+		chunk = kmalloc_array(size, sizeof(*chunk), GFP_KERNEL_ACCOUNT);
 	if (!chunk)
 		return ERR_PTR(-ENOMEM);
 	sg_init_table(chunk, size);
@@ -374,6 +407,9 @@ static int umem_charge(struct umem *umem, unsigned long npages)
 	struct mm_struct *mm = umem->mm;
 	int ret = 0;
 
+	if (umem_should_fail())
+		return -ENOMEM;
+
 	switch (umem->acct.mode) {
 	case UMEM_ACCT_NONE:
 		return 0;
@@ -481,6 +517,8 @@ static long umem_pin_runs(struct mm_struct *mm, unsigned long addr,
 	runs->nr = 0;
 	if (fatal_signal_pending(current))
 		return -EINTR;
+	if (umem_should_fail())
+		return -ENOMEM;
 	if (mm == current->mm)
 		return pin_user_pages_runs_fast(addr, nr_pages, gup_flags, runs);
 	if (mmap_read_lock_killable(mm))
@@ -580,7 +618,8 @@ static int __umem_init(struct umem *umem, const struct umem_args *args)
 	if (ret)
 		goto err_mmput;
 
-	runs.runs = (struct page_run *)__get_free_page(GFP_KERNEL);
+	if (!umem_should_fail())
+		runs.runs = (struct page_run *)__get_free_page(GFP_KERNEL);
 	if (!runs.runs) {
 		ret = -ENOMEM;
 		goto err_uncharge;
@@ -792,6 +831,8 @@ int umem_dma_map(struct umem *umem, struct device *dev,
 		return -EBUSY;
 	if (!valid_dma_direction(dir))
 		return -EINVAL;
+	if (umem_should_fail())
+		return -ENOMEM;
 
 	if (dev)
 		ret = dma_map_sgtable(dev, &umem->sgt_append.sgt, dir, attrs);
@@ -1086,7 +1127,7 @@ void umem_stream_init(struct umem_stream *st, struct mm_struct *mm,
 	st->batch = batch;
 	st->runs.runs = NULL;
 	st->runs.nr = 0;
-	if (batch != 1)
+	if (batch != 1 && !umem_should_fail())
 		st->runs.runs = (struct page_run *)__get_free_page(GFP_KERNEL);
 	if (st->runs.runs) {
 		st->runs.max = UMEM_BATCH_RUNS;

@@ -2113,6 +2113,90 @@ static void umem_test_free_clean(struct kunit *test)
 	folio_put(folio);
 }
 
+/*
+ * Every failure point, after iommufd's fail_nth selftest: fail the Nth
+ * fault-injection point of umem_get() (the charge, the page of runs, each
+ * GUP call, each scatterlist chunk; other subsystems' points count too
+ * when they are enabled), then of umem_dma_map(), for N = 1, 2, ... until
+ * the call succeeds. After each failure: a documented errno, no pin held,
+ * every counter back; the fixture checks the balance at the end too.
+ */
+static void umem_test_fail_nth(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	const size_t len = 256 * PAGE_SIZE;
+	struct umem_test_ctx *ctx = test->priv;
+	struct umem_test_counters before;
+	struct umem_args args = {
+		.length = len,
+		.flags = UMEM_WRITE,
+		.max_seg_size = PAGE_SIZE,	/* one entry a page: several chunks */
+		.acct.mode = UMEM_ACCT_PINNED_VM,
+	};
+	unsigned int n, injected = 0;
+	struct umem *umem = NULL;
+	long held;
+	int ret;
+
+	args.start = umem_test_mmap_anon(test, len, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, args.start, len);
+	umem_test_snapshot(ctx, &before);
+	held = umem_test_pins_held();
+	for (n = 1; n < 1000; n++) {
+		WRITE_ONCE(current->fail_nth, n);
+		umem = umem_get(&args);
+		ret = PTR_ERR_OR_ZERO(umem);
+		if (!ret && READ_ONCE(current->fail_nth)) {
+			/* Fewer than n points: nothing was injected. */
+			WRITE_ONCE(current->fail_nth, 0);
+			break;
+		}
+		WRITE_ONCE(current->fail_nth, 0);
+		if (!ret) {
+			/* The nth point was not one whose failure shows. */
+			umem_release(umem, false);
+			umem = NULL;
+			continue;
+		}
+		injected++;
+		KUNIT_EXPECT_TRUE_MSG(test, ret == -ENOMEM || ret == -EFAULT,
+				      "fail-nth %u: errno %d", n, ret);
+		KUNIT_EXPECT_EQ_MSG(test, umem_test_pins_held(), held,
+				    "fail-nth %u left pins", n);
+		umem_test_expect_charges(test, &before);
+	}
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
+	ctx->pinned = true;
+	/* Charge, runs page, at least one GUP call, at least two chunks */
+	KUNIT_EXPECT_GE(test, injected, 5U);
+	kunit_info(test, "umem_get(): %u failure points injected\n", injected);
+
+	for (n = 1, injected = 0; n < 100; n++) {
+		WRITE_ONCE(current->fail_nth, n);
+		ret = umem_dma_map(umem, NULL, DMA_BIDIRECTIONAL, 0);
+		if (!ret && READ_ONCE(current->fail_nth)) {
+			WRITE_ONCE(current->fail_nth, 0);
+			break;
+		}
+		WRITE_ONCE(current->fail_nth, 0);
+		if (!ret) {
+			umem_dma_unmap(umem);
+			continue;
+		}
+		injected++;
+		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+		KUNIT_EXPECT_FALSE(test, umem->dma_mapped);
+	}
+	KUNIT_EXPECT_TRUE(test, umem->dma_mapped);
+	KUNIT_EXPECT_GE(test, injected, 1U);
+	umem_release(umem, false);
+	KUNIT_EXPECT_EQ(test, umem_test_pins_held(), held);
+	umem_test_expect_charges(test, &before);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
 static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_pin_anon, umem_test_pin_gen_params),
 	KUNIT_CASE_PARAM(umem_test_coalesce, umem_test_coalesce_gen_params),
@@ -2128,6 +2212,7 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
 	KUNIT_CASE(umem_test_stream),
 	KUNIT_CASE(umem_test_reserved),
+	KUNIT_CASE(umem_test_fail_nth),
 	KUNIT_CASE(umem_test_tagged),
 	KUNIT_CASE(umem_test_free_clean),
 	KUNIT_CASE(umem_test_runs_4k),
