@@ -114,20 +114,13 @@
 
 /*
  * Fault injection (CONFIG_FAULT_INJECTION): every step of a pin that can
- * fail can be made to, through the "fail_umem" attribute (debugfs, or
- * fail_umem= on the command line) or through a task's fail-nth, which
- * counts these points with every other fault-injection point: the charge,
- * the page of runs, each GUP call, each scatterlist chunk and the DMA
- * mapping. The stream's page of runs is one too (its failure selects the
- * one-run fallback).
+ * fail can be made to, through the "fail_umem" debugfs attribute or
+ * through a task's fail-nth, which counts these points with every other
+ * fault-injection point: the charge, the page of runs, each GUP call, each
+ * scatterlist chunk and the DMA mapping. The stream's page of runs is one
+ * too (its failure selects the one-run fallback).
  */
 static DECLARE_FAULT_ATTR(fail_umem);
-
-static int __init umem_setup_fail(char *str)
-{
-	return setup_fault_attr(&fail_umem, str);
-}
-__setup("fail_umem=", umem_setup_fail);
 
 static int __init umem_fail_debugfs(void)
 {
