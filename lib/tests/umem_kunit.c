@@ -2197,10 +2197,56 @@ static void umem_test_fail_nth(struct kunit *test)
 #endif
 }
 
+/*
+ * A single run of more than 4 GiB (a 1G hugetlb or device-private range
+ * of adjacent folios can be that long): the table splits it at the
+ * largest entry a scatterlist length holds, or at max_seg_size, and counts
+ * every page. Only the table is built (no page is touched): the run's pfns
+ * start at a real page's and the struct pages are never read.
+ */
+static void umem_test_run_over_4g(struct kunit *test)
+{
+	const unsigned long npages = (SZ_4G >> PAGE_SHIFT) + 3;
+	const unsigned int max_all = ALIGN_DOWN(UINT_MAX, PAGE_SIZE);
+	struct page **pages = umem_test_alloc_pages(test, 0, 1);
+	unsigned long pfn = page_to_pfn(pages[0]), total = 0;
+	struct umem *umem;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (BITS_PER_LONG < 64)
+		kunit_skip(test, "a 4 GiB run needs 64-bit pfn arithmetic here");
+	umem = kunit_kzalloc(test, sizeof(*umem), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, umem);
+	KUNIT_ASSERT_EQ(test, umem_sgt_append_run(umem, pfn, npages, max_all, 0), 0);
+	KUNIT_EXPECT_EQ(test, umem->npages, npages);
+	KUNIT_EXPECT_EQ(test, umem_nents(umem), 2);
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, page_to_pfn(sg_page(sg)), pfn + total);
+		KUNIT_EXPECT_LE(test, sg->length, max_all);
+		total += sg->length >> PAGE_SHIFT;
+	}
+	KUNIT_EXPECT_EQ(test, total, npages);
+	umem_sgt_free(umem);
+
+	/* At a 1 GiB max_seg_size: four full entries and the rest. */
+	memset(umem, 0, sizeof(*umem));
+	KUNIT_ASSERT_EQ(test, umem_sgt_append_run(umem, pfn, npages, SZ_1G, 0), 0);
+	KUNIT_EXPECT_EQ(test, umem_nents(umem), 5);
+	total = 0;
+	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, sg->length, i < 4 ? SZ_1G : 3 * PAGE_SIZE);
+		total += sg->length >> PAGE_SHIFT;
+	}
+	KUNIT_EXPECT_EQ(test, total, npages);
+	umem_sgt_free(umem);
+}
+
 static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_pin_anon, umem_test_pin_gen_params),
 	KUNIT_CASE_PARAM(umem_test_coalesce, umem_test_coalesce_gen_params),
 	KUNIT_CASE(umem_test_page_runs),
+	KUNIT_CASE(umem_test_run_over_4g),
 	KUNIT_CASE_PARAM(umem_test_pgsz_table, umem_test_pgsz_gen_params),
 	KUNIT_CASE_PARAM(umem_test_phys_view, umem_test_view_gen_params),
 	KUNIT_CASE_PARAM(umem_test_dma_view, umem_test_view_gen_params),
