@@ -63,7 +63,6 @@ static int vfio_umem_follow_fault_pfn(struct vm_area_struct *vma,
 	return ret;
 }
 
-
 /*
  * The run of contiguous reserved pfns of VM_PFNMAP mappings from @vaddr,
  * at most @npage long. Returns its length, 0 if @vaddr is not in a
@@ -72,9 +71,9 @@ static int vfio_umem_follow_fault_pfn(struct vm_area_struct *vma,
  * at a time, with a reschedule point and a fatal-signal check in between
  * (stock type1 took the lock once per page).
  */
-VISIBLE_IF_KUNIT long vfio_umem_pfnmap_run(struct mm_struct *mm,
-					  unsigned long vaddr, long npage,
-					  int prot, unsigned long *pfn)
+VISIBLE_IF_KUNIT
+long vfio_umem_pfnmap_run(struct mm_struct *mm, unsigned long vaddr,
+			  long npage, int prot, unsigned long *pfn)
 {
 	struct vm_area_struct *vma;
 	unsigned long next = 0;

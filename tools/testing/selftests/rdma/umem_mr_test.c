@@ -1023,6 +1023,82 @@ out:
 		munmap(p, len);
 }
 
+/* ---- SIGKILL during registration ---- */
+
+/*
+ * SIGKILL at random points of an ibv_reg_mr/ibv_dereg_mr loop over 256M
+ * of 4K pages: a child with its own device context loops over shared
+ * memory the parent faulted in once, and is killed after a random delay
+ * (within two cycles, seed printed). Its MRs go with its file at exit; the
+ * suite's final nr_foll_pin_* balance shows nothing stayed pinned.
+ */
+#define KILLS	24
+
+static void kill_cases(void)
+{
+	const size_t len = 256 * SZ_1M;
+	unsigned int seed = (unsigned int)time(NULL), k, killed = 0;
+	struct timespec t0, t1;
+	struct ibv_mr *mr;
+	double cycle_ms;
+	int status;
+	char *p;
+	pid_t pid;
+
+	if (getenv("UMEM_MR_KILL_SEED"))
+		seed = strtoul(getenv("UMEM_MR_KILL_SEED"), NULL, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		fail("mmap: %s", strerror(errno));
+		goto out;
+	}
+	memset(p, 3, len);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mr = reg(p, len, ACC_RW);
+	if (!mr || !dereg(mr))
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cycle_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	printf(
+	       "# SIGKILL loop: one reg/dereg of 256M takes %.0f ms, seed %u (UMEM_MR_KILL_SEED replays it)\n",
+	       cycle_ms, seed);
+	for (k = 0; k < KILLS; k++) {
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			struct ibv_context *ctx = ibv_open_device(r.dev);
+			struct ibv_pd *pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+
+			if (!pd)
+				_exit(2);
+			for (;;) {
+				struct ibv_mr *m = ibv_reg_mr(pd, p, len, ACC_RW);
+
+				if (m)
+					ibv_dereg_mr(m);
+			}
+		}
+		if (pid < 0) {
+			fail("fork: %s", strerror(errno));
+			break;
+		}
+		usleep((useconds_t)(rand_r(&seed) % (unsigned int)(2 * cycle_ms + 1)) * 1000);
+		kill(pid, SIGKILL);
+		if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGKILL)
+			killed++;
+	}
+	if (killed != KILLS)
+		fail("%u of %u children killed", killed, KILLS);
+out:
+	report(killed == KILLS,
+	       "SIGKILL at %u random points of ibv_reg_mr/ibv_dereg_mr over 256M of 4K pages",
+	       KILLS);
+	if (p != MAP_FAILED)
+		munmap(p, len);
+}
+
 /* ---- capability checks ---- */
 
 #define PF_SUPERPRIV	0x00000100
@@ -1379,6 +1455,7 @@ int main(int argc, char **argv)
 		backing_cases(bk);
 	memlock_cases();
 	fork_cases();
+	kill_cases();
 	superpriv_cases();
 	rereg_cases();
 

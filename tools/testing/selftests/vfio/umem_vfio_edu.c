@@ -1382,6 +1382,75 @@ static void case_munmap_race(void)
 	munmap(r.p, r.size);
 }
 
+/*
+ * Lifecycle: SIGKILL at random points of a MAP_DMA/UNMAP_DMA loop over
+ * 256M of 4K pages. A child loops through the inherited container over
+ * shared memory the parent faulted in once; the parent kills it after a
+ * random delay (within two map+unmap cycles, seed printed), then unmaps
+ * whatever the child left mapped. Every kill must land, every cleanup
+ * succeed, and the suite's final nr_foll_pin_* balance shows nothing was
+ * left pinned by a map or an unmap cut short.
+ */
+#define KILLS	24
+
+static void case_kill_loop(void)
+{
+	const size_t size = 256 * SZ_1M;
+	unsigned int seed = (unsigned int)time(NULL), k, killed = 0, bad = 0;
+	uint64_t iova = iova_fit(iova_low, size), got;
+	double t0, cycle;
+	int status, ret;
+	uint8_t *p;
+	pid_t pid;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		why("mmap: %s", strerror(errno));
+		check(false, "SIGKILL during MAP_DMA/UNMAP_DMA");
+		return;
+	}
+	memset(p, 0x42, size);
+	t0 = now_ms();
+	ret = map_rw(iova, p, size);
+	if (!ret)
+		ret = dma_unmap(iova, size, 0, &got);
+	cycle = now_ms() - t0;
+	if (!check(!ret, "SIGKILL loop: one MAP_DMA/UNMAP_DMA of 256M takes %.0f ms",
+		   cycle))
+		goto out;
+	if (getenv("UMEM_VFIO_KILL_SEED"))
+		seed = strtoul(getenv("UMEM_VFIO_KILL_SEED"), NULL, 0);
+	info("SIGKILL loop: seed %u (UMEM_VFIO_KILL_SEED replays it)", seed);
+	for (k = 0; k < KILLS; k++) {
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			for (;;)
+				if (!map_rw(iova, p, size))
+					dma_unmap(iova, size, 0, &got);
+		}
+		if (pid < 0) {
+			bad++;
+			break;
+		}
+		usleep((useconds_t)(rand_r(&seed) % (unsigned int)(2 * cycle + 1)) * 1000);
+		kill(pid, SIGKILL);
+		if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGKILL)
+			killed++;
+		if (dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got))
+			bad++;
+	}
+	why("%u of %u killed, %u failed cleanups", killed, KILLS, bad);
+	check(killed == KILLS && !bad,
+	      "SIGKILL loop: %u kills at random points of MAP_DMA/UNMAP_DMA, each cleaned up",
+	      KILLS);
+out:
+	unmap_all_quiet();
+	munmap(p, size);
+}
+
 static void case_map_rules(void)
 {
 	const uint64_t sizes[3] = { SZ_4K, SZ_64K, SZ_2M };
@@ -2426,6 +2495,7 @@ int main(int argc, char **argv)
 	case_fork();
 	case_exit_with_pins();
 	case_munmap_race();
+	case_kill_loop();
 	case_disable_hugepages();
 	info("API cases took %.1f s", (now_ms() - t0) / 1e3);
 backings:
