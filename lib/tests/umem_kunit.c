@@ -2200,22 +2200,29 @@ static void umem_test_fail_nth(struct kunit *test)
 /*
  * A single run of more than 4 GiB (a 1G hugetlb or device-private range
  * of adjacent folios can be that long): the table splits it at the
- * largest entry a scatterlist length holds, or at max_seg_size, and counts
- * every page. Only the table is built (no page is touched): the run's pfns
- * start at a real page's and the struct pages are never read.
+ * largest entry a scatterlist length holds and counts every page. Only
+ * the table is built, no page is touched, but pfn_to_page() of an entry's
+ * first pfn needs its memory section: the run starts where that holds for
+ * both entries, or the case is skipped (UML, small guests).
  */
 static void umem_test_run_over_4g(struct kunit *test)
 {
 	const unsigned long npages = (SZ_4G >> PAGE_SHIFT) + 3;
 	const unsigned int max_all = ALIGN_DOWN(UINT_MAX, PAGE_SIZE);
-	struct page **pages = umem_test_alloc_pages(test, 0, 1);
-	unsigned long pfn = page_to_pfn(pages[0]), total = 0;
-	struct umem *umem;
+	const unsigned long first = max_all >> PAGE_SHIFT;
+	const unsigned long bases[] = { 0x1000, 0x10000, 0x100000 };
+	unsigned long pfn = 0, total = 0;
 	struct scatterlist *sg;
+	struct umem *umem;
 	unsigned int i;
 
 	if (BITS_PER_LONG < 64)
 		kunit_skip(test, "a 4 GiB run needs 64-bit pfn arithmetic here");
+	for (i = 0; i < ARRAY_SIZE(bases) && !pfn; i++)
+		if (pfn_valid(bases[i]) && pfn_valid(bases[i] + first))
+			pfn = bases[i];
+	if (!pfn)
+		kunit_skip(test, "no memory 4 GiB past any of the candidate pfns");
 	umem = kunit_kzalloc(test, sizeof(*umem), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, umem);
 	KUNIT_ASSERT_EQ(test, umem_sgt_append_run(umem, pfn, npages, max_all, 0), 0);
@@ -2223,19 +2230,7 @@ static void umem_test_run_over_4g(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, umem_nents(umem), 2);
 	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
 		KUNIT_EXPECT_EQ(test, page_to_pfn(sg_page(sg)), pfn + total);
-		KUNIT_EXPECT_LE(test, sg->length, max_all);
-		total += sg->length >> PAGE_SHIFT;
-	}
-	KUNIT_EXPECT_EQ(test, total, npages);
-	umem_sgt_free(umem);
-
-	/* At a 1 GiB max_seg_size: four full entries and the rest. */
-	memset(umem, 0, sizeof(*umem));
-	KUNIT_ASSERT_EQ(test, umem_sgt_append_run(umem, pfn, npages, SZ_1G, 0), 0);
-	KUNIT_EXPECT_EQ(test, umem_nents(umem), 5);
-	total = 0;
-	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
-		KUNIT_EXPECT_EQ(test, sg->length, i < 4 ? SZ_1G : 3 * PAGE_SIZE);
+		KUNIT_EXPECT_EQ(test, sg->length, i ? 4 * PAGE_SIZE : max_all);
 		total += sg->length >> PAGE_SHIFT;
 	}
 	KUNIT_EXPECT_EQ(test, total, npages);
