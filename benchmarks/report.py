@@ -164,7 +164,8 @@ def main():
     with open(os.path.join(outdir, 'table.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
 
-    summary = make_summary(get, sizes, machine)
+    vm_sizes = sorted({k[3] for k in data if k[1] == 'vfio-vm-start'})
+    summary = make_summary(get, sizes, vm_sizes, machine)
     with open(os.path.join(outdir, 'summary.md'), 'w') as f:
         f.write('\n'.join(summary) + '\n')
     return make_plot(get, sizes, outdir)
@@ -173,8 +174,15 @@ def main():
 HUGE = ['THP', 'hugetlb', 'hugetlb-1G']
 
 
+def rat(a, b):
+    """b over a, medians of stats() tuples; None when either is missing."""
+    if a is None or b is None or a[0] <= 0:
+        return None
+    return b[0] / a[0]
+
+
 def span(rs):
-    """'0.03-0.05' for a list of ratios, '—' if empty."""
+    """'0.03-0.05' for a list of ratios (None entries ignored), None if empty."""
     rs = [r for r in rs if r is not None]
     if not rs:
         return None
@@ -182,14 +190,9 @@ def span(rs):
     return f'{lo:.2f}' if f'{lo:.2f}' == f'{hi:.2f}' else f'{lo:.2f}-{hi:.2f}'
 
 
-def make_summary(get, sizes, machine):
+def make_summary(get, sizes, vm_sizes, machine):
     """The short summary the README and the cover letter quote: ranges of
     the table's ratios, computed here so that a new run updates them."""
-    def rat(a, b):
-        if a is None or b is None or a[0] <= 0:
-            return None
-        return b[0] / a[0]
-
     def vs_stock(wl, op, backings):
         return span([rat(get('stock', wl, b, n, op), get('patched', wl, b, n, op))
                      for b in backings for n in sizes])
@@ -230,7 +233,7 @@ def make_summary(get, sizes, machine):
     ]
     vm = []
     for op, name in (('map', 'MAP_DMA'), ('unmap', 'UNMAP_DMA')):
-        for n in sorted({k for k in VM_SIZES(get)}):
+        for n in vm_sizes:
             s = get('stock', 'vfio-vm-start', 'hugetlb-1G', n, op)
             p = get('patched', 'vfio-vm-start', 'hugetlb-1G', n, op)
             if s and p:
@@ -268,39 +271,20 @@ def ms(v):
     return f'{v:.0f}' if v >= 100 else f'{v:.1f}'
 
 
-def VM_SIZES(get):
-    """Sizes of the VM-start row, found by probing the data."""
-    found = []
-    n = 1 << 30
-    while n <= 1 << 42:
-        if get('stock', 'vfio-vm-start', 'hugetlb-1G', n, 'map') or \
-           get('patched', 'vfio-vm-start', 'hugetlb-1G', n, 'map'):
-            found.append(n)
-        n <<= 1
-    return found
-
-
 def make_plot(get, sizes, outdir):
     """What the table says at a glance: patched/stock (or umem/GUP_TEST)
     per workload and backing, on a log axis, with the spread of the
     GUP_TEST control rows drawn as the noise band."""
-    def rat(a, b):
-        if a is None or b is None or a[0] <= 0 or b[0] <= 0:
-            return None
-        return b[0] / a[0]
-
-    groups = [('VFIO MAP_DMA', lambda b, n: rat(get('stock', 'vfio-type1', b, n, 'map'),
-                                               get('patched', 'vfio-type1', b, n, 'map'))),
-              ('VFIO UNMAP_DMA', lambda b, n: rat(get('stock', 'vfio-type1', b, n, 'unmap'),
-                                                 get('patched', 'vfio-type1', b, n, 'unmap'))),
-              ('ibv_reg_mr', lambda b, n: rat(get('stock', 'rdma-reg-mr', b, n, 'reg'),
-                                             get('patched', 'rdma-reg-mr', b, n, 'reg'))),
-              ('umem pin / GUP_TEST', lambda b, n: rat(get('patched', 'gup-pin-longterm', b, n, 'pin'),
-                                                          get('patched', 'umem', b, n, 'pin'))),
-              ('umem release / GUP_TEST', lambda b, n: rat(get('patched', 'gup-pin-longterm', b, n, 'unpin'),
-                                                       get('patched', 'umem-nodirty', b, n, 'unpin'))),
-              ('iommufd IOAS_MAP', lambda b, n: rat(get('stock', 'iommufd', b, n, 'map'),
-                                                   get('patched', 'iommufd', b, n, 'map')))]
+    # (title, (kernel, workload, op) of the reference, of the measured)
+    groups = [('VFIO MAP_DMA', ('stock', 'vfio-type1', 'map'), ('patched', 'vfio-type1', 'map')),
+              ('VFIO UNMAP_DMA', ('stock', 'vfio-type1', 'unmap'),
+               ('patched', 'vfio-type1', 'unmap')),
+              ('ibv_reg_mr', ('stock', 'rdma-reg-mr', 'reg'), ('patched', 'rdma-reg-mr', 'reg')),
+              ('umem pin / GUP_TEST', ('patched', 'gup-pin-longterm', 'pin'),
+               ('patched', 'umem', 'pin')),
+              ('umem release / GUP_TEST', ('patched', 'gup-pin-longterm', 'unpin'),
+               ('patched', 'umem-nodirty', 'unpin')),
+              ('iommufd IOAS_MAP', ('stock', 'iommufd', 'map'), ('patched', 'iommufd', 'map'))]
     control = [rat(get('stock', wl, b, n, op), get('patched', wl, b, n, op))
                for wl in ('gup-pin-fast', 'gup-pin-longterm')
                for op in ('pin', 'unpin') for b in BACKINGS for n in sizes]
@@ -311,11 +295,11 @@ def make_plot(get, sizes, outdir):
     x = 0
     tics = []
     with open(dat, 'w') as f:
-        for gi, (name, fn) in enumerate(groups):
+        for name, (ka, wa, oa), (kb, wb, ob) in groups:
             tics.append((x + 1.5, name))
             for bi, b in enumerate(BACKINGS):
                 for n in sizes:
-                    r = fn(b, n)
+                    r = rat(get(ka, wa, b, n, oa), get(kb, wb, b, n, ob))
                     if r:
                         f.write(f'{x + bi:g} {max(r, 1e-3):.5f} {bi} # {name} {b} {size_str(n)}\n')
             x += len(BACKINGS) + 1
