@@ -27,10 +27,10 @@ tree: deps
 	@$(RIG)/tree.sh patched >/dev/null
 
 kernel: deps
-	$(RIG)/build-kernel.sh patched > build/build-patched.log 2>&1 || { tail -40 build/build-patched.log; exit 1; }
+	mkdir -p build && $(RIG)/build-kernel.sh patched > build/build-patched.log 2>&1 || { tail -40 build/build-patched.log; exit 1; }
 
 kernel-stock: deps
-	$(RIG)/build-kernel.sh stock > build/build-stock.log 2>&1 || { tail -40 build/build-stock.log; exit 1; }
+	mkdir -p build && $(RIG)/build-kernel.sh stock > build/build-stock.log 2>&1 || { tail -40 build/build-stock.log; exit 1; }
 
 kunit: kunit-um kunit-x86
 
