@@ -90,6 +90,7 @@
 
 #include <kunit/visibility.h>
 #include <linux/bitops.h>
+#include <linux/bvec.h>
 #include <linux/count_zeros.h>
 #include <linux/cred.h>
 #include <linux/dma-mapping.h>
@@ -892,6 +893,48 @@ int umem_copy_from(void *dst, struct umem *umem, size_t offset, size_t length)
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(umem_copy_from, UMEM);
+
+/**
+ * umem_fill_bvec() - Describe the bytes of a umem as bio_vecs
+ * @umem: the umem
+ * @bvec: array to fill
+ * @nr: number of entries in @bvec, at least umem_nents()
+ *
+ * The bio_vec view of a umem, for users that hand pinned memory to the
+ * block layer or to an iov_iter (iov_iter_bvec()) rather than to a DMA
+ * device, such as fixed buffers for io_uring or NVMe passthrough: one
+ * multi-page bio_vec per entry of the CPU view of &umem->sgt_append (a
+ * physically contiguous run, split as the scatterlist is), the first
+ * starting at the byte at &umem->address and the last ending after
+ * &umem->length bytes. Neither reads nor changes the DMA view. The
+ * bio_vecs name pages the umem keeps pinned: they are valid until
+ * umem_uninit() or umem_release().
+ *
+ * Context: Any context.
+ * Return: the number of bio_vecs written, umem_nents(), or -EOVERFLOW if
+ * @nr is smaller.
+ */
+int umem_fill_bvec(const struct umem *umem, struct bio_vec *bvec,
+		   unsigned int nr)
+{
+	const struct sg_table *sgt = &umem->sgt_append.sgt;
+	unsigned int skip = umem_offset(umem);
+	size_t left = umem->length;
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (nr < sgt->orig_nents)
+		return -EOVERFLOW;
+	for_each_sgtable_sg(sgt, sg, i) {
+		unsigned int len = min_t(size_t, sg->length - skip, left);
+
+		bvec_set_page(&bvec[i], sg_page(sg), len, sg->offset + skip);
+		left -= len;
+		skip = 0;
+	}
+	return i;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_fill_bvec);
 
 /**
  * umem_metadata_bytes() - Kernel memory a umem holds, besides the pages

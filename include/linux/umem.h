@@ -16,6 +16,7 @@
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
+struct bio_vec;
 struct device;
 struct mm_struct;
 struct page;
@@ -141,6 +142,8 @@ void umem_dma_unmap(struct umem *umem);
 
 int umem_copy_from(void *dst, struct umem *umem, size_t offset, size_t length);
 size_t umem_metadata_bytes(const struct umem *umem);
+int umem_fill_bvec(const struct umem *umem, struct bio_vec *bvec,
+		   unsigned int nr);
 
 /**
  * umem_offset() - Offset of the first byte in its page

@@ -18,6 +18,7 @@
  */
 
 #include <kunit/test.h>
+#include <linux/bvec.h>
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/highmem.h>
@@ -33,6 +34,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/umem.h>
 #include <linux/vmstat.h>
 
@@ -486,6 +488,70 @@ static void umem_test_check_sgl(struct kunit *test, struct umem *umem,
 	KUNIT_EXPECT_EQ(test, pages, umem->npages);
 }
 
+/*
+ * The bio_vec view of @umem names the bytes its scatterlist view does: the
+ * same pages in the same order, starting at the umem's first byte and
+ * ending after its last, and the bytes read through an iov_iter over the
+ * bio_vecs are those umem_copy_from() reads through the scatterlist.
+ */
+static void umem_test_check_bvec(struct kunit *test, struct umem *umem)
+{
+	struct sg_table *sgt = &umem->sgt_append.sgt;
+	unsigned int nr = umem_nents(umem), j = 0, m = 0, bad = 0;
+	struct sg_page_iter piter;
+	struct iov_iter iter;
+	struct bio_vec *bv;
+	size_t total = 0, pos, len, mism = 0;
+	u8 *a, *b;
+
+	bv = kunit_kcalloc(test, nr, sizeof(*bv), GFP_KERNEL);
+	a = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	b = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, bv && a && b);
+	KUNIT_EXPECT_EQ(test, umem_fill_bvec(umem, bv, nr - 1), -EOVERFLOW);
+	KUNIT_ASSERT_EQ(test, umem_fill_bvec(umem, bv, nr), nr);
+
+	KUNIT_EXPECT_EQ(test, bv[0].bv_offset, umem_offset(umem));
+	for (j = 0; j < nr; j++) {
+		total += bv[j].bv_len;
+		/* Byte-contiguous: inner boundaries fall on page boundaries */
+		if ((j && bv[j].bv_offset) ||
+		    (j + 1 < nr && !PAGE_ALIGNED(bv[j].bv_offset + bv[j].bv_len)))
+			bad++;
+	}
+	KUNIT_EXPECT_EQ(test, total, umem->length);
+
+	j = 0;
+	for_each_sgtable_page(sgt, &piter, 0) {
+		unsigned long pfn;
+
+		if (j == nr) {
+			bad++;
+			break;
+		}
+		pfn = page_to_pfn(bv[j].bv_page) + bv[j].bv_offset / PAGE_SIZE + m;
+		if (page_to_pfn(sg_page_iter_page(&piter)) != pfn)
+			bad++;
+		if (++m == DIV_ROUND_UP(offset_in_page(bv[j].bv_offset) +
+					bv[j].bv_len, PAGE_SIZE)) {
+			j++;
+			m = 0;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, j, nr);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "bio_vecs and scatterlist differ");
+
+	iov_iter_bvec(&iter, ITER_SOURCE, bv, nr, umem->length);
+	for (pos = 0; pos < umem->length; pos += len) {
+		len = min_t(size_t, PAGE_SIZE, umem->length - pos);
+		if (copy_from_iter(a, len, &iter) != len ||
+		    umem_copy_from(b, umem, pos, len) || memcmp(a, b, len))
+			mism++;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, mism, 0,
+			    "bytes read through the bio_vecs differ from the scatterlist's");
+}
+
 /* Pages spanned by [@start, @start + @length). */
 static unsigned long umem_test_npages(unsigned long start, size_t length)
 {
@@ -558,6 +624,7 @@ static void umem_test_pin_anon(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, umem->writable, !!(c->flags & UMEM_WRITE));
 	KUNIT_EXPECT_FALSE(test, umem->dma_mapped);
 	KUNIT_EXPECT_PTR_EQ(test, umem->mm, current->mm);
+	umem_test_check_bvec(test, umem);
 	KUNIT_EXPECT_EQ(test, umem_offset(umem), args.start & ~PAGE_MASK);
 	KUNIT_EXPECT_GE(test, umem_metadata_bytes(umem), sizeof(*umem));
 	umem_test_check_sgl(test, umem, 0);
@@ -775,6 +842,8 @@ static void umem_test_coalesce(struct kunit *test)
 			       0, (size_t)npages << PAGE_SHIFT);
 	KUNIT_EXPECT_EQ(test, umem_nents(umem), expect);
 	umem_test_check_sgl(test, umem, ALIGN_DOWN(c->max_seg_size, PAGE_SIZE));
+	/* max_seg_size splits and merged runs, seen as bio_vecs */
+	umem_test_check_bvec(test, umem);
 
 	/* Each entry is the run of pages it stands for, in order. */
 	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
@@ -1817,6 +1886,7 @@ static void umem_test_huge(struct kunit *test, unsigned long addr,
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
 	KUNIT_ASSERT_EQ(test, umem->npages, 2 * hsize / PAGE_SIZE);
 	umem_test_check_sgl(test, umem, hsize);
+	umem_test_check_bvec(test, umem);
 	KUNIT_EXPECT_EQ(test, umem_nents(umem), 2);
 	KUNIT_EXPECT_LT(test, umem_nents(umem), umem->npages);
 	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
@@ -1844,6 +1914,7 @@ static void umem_test_huge(struct kunit *test, unsigned long addr,
 	umem = umem_test_get(test, &args);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
 	umem_test_check_sgl(test, umem, 0);
+	umem_test_check_bvec(test, umem);
 	KUNIT_EXPECT_LE(test, umem_nents(umem), 2);
 	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i)
 		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(sg->length, hsize));
