@@ -12,8 +12,10 @@ src=$("$top/rig/tree.sh" patched)
 ks=$top/build/kselftest
 rm -rf "$ks"
 mkdir -p "$top/build/bin" "$ks"
+khdr=$("$top/rig/khdr.sh")
 make -s -C "$src/tools/testing/selftests" TARGETS="umem rdma vfio" \
-	O="$ks" INSTALL_PATH="$ks/install" USERCFLAGS=-Werror install > "$ks/build.log" 2>&1 ||
+	O="$ks" INSTALL_PATH="$ks/install" USERCFLAGS=-Werror \
+	KHDR_INCLUDES="-isystem $khdr" install > "$ks/build.log" 2>&1 ||
 	{ cat "$ks/build.log"; echo "userprogs: kselftest build failed" >&2; exit 1; }
 for f in umem/umem_demo rdma/umem_mr_test rdma/umem_mr_demo vfio/umem_vfio_edu; do
 	ln -sf "$ks/install/$f" "$top/build/bin/$(basename "$f")"

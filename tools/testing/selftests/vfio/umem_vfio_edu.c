@@ -28,6 +28,14 @@
  *    and unpinned/uncharged (but kept) when that domain detaches;
  *  - VmLck and /proc/vmstat nr_foll_pin_* balance at the end.
  *
+ * With --iommufd the device is opened through its VFIO cdev
+ * (/dev/vfio/devices/vfioN), bound to /dev/iommu and attached to an IOAS,
+ * and the backings are mapped with IOMMU_IOAS_MAP / IOMMU_IOAS_UNMAP
+ * instead: the same DMA checks, with VmPin (mm->pinned_vm, which iommufd
+ * charges in every accounting mode) in place of VmLck. The type1-only
+ * cases (unmap rules, vaddr, dirty pages, RLIMIT_MEMLOCK, PFNMAP, replay)
+ * are not run.
+ *
  * The edu device (QEMU hw/misc/edu.c) has a 4 KiB DMA buffer at device
  * address 0x40000; QEMU 7.2 aborts the VM on a transfer that ends exactly at
  * the buffer's end, so every transfer here is at most 2 KiB from 0x40000.
@@ -67,6 +75,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <linux/iommufd.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
@@ -141,6 +150,10 @@ static uint64_t iommu_pgsizes;
 static struct vfio_iova_range iova_ranges[16];
 static unsigned int nr_iova_ranges;
 static int verbose;
+/* --iommufd: the device's cdev bound to /dev/iommu, mappings in an IOAS */
+static bool use_iommufd;
+static int iommufd = -1;
+static uint32_t ioas_id;
 
 /* ---- reporting ---------------------------------------------------------- */
 
@@ -268,6 +281,21 @@ static long proc_kb(const char *path, const char *name)
 static long vmlck(void)
 {
 	return proc_kb("/proc/self/status", "VmLck");
+}
+
+/*
+ * What a mapping charges: VmLck for type1, VmPin for iommufd (pinned_vm:
+ * its per-user or per-mm locked_vm charge is not in /proc, and a process
+ * with CAP_IPC_LOCK is not charged there at all).
+ */
+static const char *acct_name(void)
+{
+	return use_iommufd ? "VmPin" : "VmLck";
+}
+
+static long acct_kb(void)
+{
+	return use_iommufd ? proc_kb("/proc/self/status", "VmPin") : vmlck();
 }
 
 static bool have_cap_ipc_lock(void)
@@ -675,12 +703,11 @@ static bool vfio_setup(const char *bdf)
 	return device_setup(bdf);
 }
 
+static bool device_bar_setup(void);
+
 /* Device fd of edu in group_fd, IOMMU info, BAR0 mmap, bus master on */
 static bool device_setup(const char *bdf)
 {
-	struct vfio_region_info ri = { .argsz = sizeof(ri) };
-	uint16_t cmd;
-
 	device = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (device < 0) {
 		why("VFIO_GROUP_GET_DEVICE_FD: %s", strerror(errno));
@@ -688,6 +715,91 @@ static bool device_setup(const char *bdf)
 	}
 	if (!read_iommu_info())
 		return false;
+	return device_bar_setup();
+}
+
+/* The usable IOVA ranges of the IOAS, as read_iommu_info() gets type1's */
+static bool read_ioas_ranges(void)
+{
+	struct iommu_iova_range r[16];
+	struct iommu_ioas_iova_ranges q = {
+		.size = sizeof(q),
+		.ioas_id = ioas_id,
+		.num_iovas = 16,
+		.allowed_iovas = (uintptr_t)r,
+	};
+	unsigned int i;
+
+	if (ioctl(iommufd, IOMMU_IOAS_IOVA_RANGES, &q)) {
+		why("IOMMU_IOAS_IOVA_RANGES: %s", strerror(errno));
+		return false;
+	}
+	for (i = 0; i < q.num_iovas && i < 16; i++) {
+		iova_ranges[i].start = r[i].start;
+		iova_ranges[i].end = r[i].last;
+	}
+	nr_iova_ranges = i;
+	iommu_pgsizes = q.out_iova_alignment;
+	return true;
+}
+
+/*
+ * --iommufd: open edu's VFIO cdev, bind it to a new /dev/iommu context and
+ * attach it to a new IOAS, then BAR0 and bus master as device_setup().
+ */
+static bool cdev_setup(const char *bdf)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	char path[PATH_MAX], cdev[NAME_MAX + 1] = "";
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir) {
+		why("%s: %s (CONFIG_VFIO_DEVICE_CDEV?)", path, strerror(errno));
+		return false;
+	}
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(cdev, sizeof(cdev), "%s", de->d_name);
+	closedir(dir);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", cdev);
+	device = cdev[0] ? open(path, O_RDWR | O_CLOEXEC) : -1;
+	if (device < 0) {
+		why("%s: %s", cdev[0] ? path : "no vfio cdev", strerror(errno));
+		return false;
+	}
+	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (iommufd < 0) {
+		why("/dev/iommu: %s", strerror(errno));
+		return false;
+	}
+	bind.iommufd = iommufd;
+	if (ioctl(device, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
+		why("VFIO_DEVICE_BIND_IOMMUFD: %s", strerror(errno));
+		return false;
+	}
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc)) {
+		why("IOMMU_IOAS_ALLOC: %s", strerror(errno));
+		return false;
+	}
+	ioas_id = alloc.out_ioas_id;
+	at.pt_id = ioas_id;
+	if (ioctl(device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at)) {
+		why("VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", strerror(errno));
+		return false;
+	}
+	return read_ioas_ranges() && device_bar_setup();
+}
+
+/* BAR0 mmap and bus master on for the device fd */
+static bool device_bar_setup(void)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	uint16_t cmd;
 
 	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
 	if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &ri)) {
@@ -924,6 +1036,22 @@ static int dma_map(uint64_t iova, const void *vaddr, uint64_t size,
 		.size = size,
 	};
 
+	if (use_iommufd) {
+		struct iommu_ioas_map im = {
+			.size = sizeof(im),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA,
+			.ioas_id = ioas_id,
+			.user_va = (uintptr_t)vaddr,
+			.length = size,
+			.iova = iova,
+		};
+
+		if (flags & VFIO_DMA_MAP_FLAG_READ)
+			im.flags |= IOMMU_IOAS_MAP_READABLE;
+		if (flags & VFIO_DMA_MAP_FLAG_WRITE)
+			im.flags |= IOMMU_IOAS_MAP_WRITEABLE;
+		return ioctl(iommufd, IOMMU_IOAS_MAP, &im) ? -errno : 0;
+	}
 	return ioctl(container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
 }
 
@@ -944,6 +1072,22 @@ static int dma_unmap(uint64_t iova, uint64_t size, uint32_t flags,
 	};
 	int ret;
 
+	if (use_iommufd) {
+		/* iova 0, length U64_MAX: everything, as FLAG_ALL */
+		struct iommu_ioas_unmap iu = {
+			.size = sizeof(iu),
+			.ioas_id = ioas_id,
+			.iova = flags & VFIO_DMA_UNMAP_FLAG_ALL ? 0 : iova,
+			.length = flags & VFIO_DMA_UNMAP_FLAG_ALL ? UINT64_MAX : size,
+		};
+
+		if (flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+			return -EINVAL;
+		ret = ioctl(iommufd, IOMMU_IOAS_UNMAP, &iu) ? -errno : 0;
+		if (unmapped)
+			*unmapped = iu.length;
+		return ret;
+	}
 	ret = ioctl(container, VFIO_IOMMU_UNMAP_DMA, &u) ? -errno : 0;
 	if (unmapped)
 		*unmapped = u.size;
@@ -1107,7 +1251,7 @@ static void case_backing(enum backing b, size_t size, bool timed)
 			     what, runs, (double)size / SZ_4K / runs);
 	}
 
-	lck0 = vmlck();
+	lck0 = acct_kb();
 	if (timed)
 		kmem_read(&k0);
 	t0 = now_ms();
@@ -1123,10 +1267,10 @@ static void case_backing(enum backing b, size_t size, bool timed)
 		   (unsigned long long)iova))
 		goto out;
 
-	lck = vmlck();
-	why("VmLck %ld kB -> %ld kB", lck0, lck);
+	lck = acct_kb();
+	why("%s %ld kB -> %ld kB", acct_name(), lck0, lck);
 	check(lck - lck0 == (long)(size / 1024),
-	      "%s: VmLck charged %zu kB", what, size / 1024);
+	      "%s: %s charged %zu kB", what, acct_name(), size / 1024);
 
 	dma_windows(m.addr, iova, size, what);
 
@@ -1134,9 +1278,9 @@ static void case_backing(enum backing b, size_t size, bool timed)
 	mapped = !unmap_exact(iova, size);
 	t_unmap = now_ms() - t0;
 	check(!mapped, "%s: UNMAP_DMA returns the size", what);
-	lck = vmlck();
-	why("VmLck %ld kB, was %ld kB", lck, lck0);
-	check(lck == lck0, "%s: VmLck uncharged", what);
+	lck = acct_kb();
+	why("%s %ld kB, was %ld kB", acct_name(), lck, lck0);
+	check(lck == lck0, "%s: %s uncharged", what, acct_name());
 	if (timed)
 		info("%-8s %6s  MAP_DMA %10.1f ms  UNMAP_DMA %10.1f ms  (fault-in %.1f ms)",
 		     backing_name[b], sz, t_map, t_unmap, t_touch);
@@ -2309,7 +2453,7 @@ static void case_vm_start(size_t size)
 	}
 	buf_touch(&m);
 
-	lck0 = vmlck();
+	lck0 = acct_kb();
 	t0 = now_ms();
 	for (done = 0; done < size; done += chunk) {
 		ret = map_rw(iova + done, m.addr, chunk);
@@ -2320,10 +2464,10 @@ static void case_vm_start(size_t size)
 	why("MAP_DMA at iova %#llx: %s", (unsigned long long)(iova + done),
 	    strerror(-ret));
 	check(!ret, "%s: MAP_DMA %zu times %zu MiB", what, size / chunk, chunk >> 20);
-	lck = vmlck();
-	why("VmLck %ld kB -> %ld kB", lck0, lck);
-	check(ret || lck - lck0 == (long)(size / 1024), "%s: VmLck charged %zu kB",
-	      what, size / 1024);
+	lck = acct_kb();
+	why("%s %ld kB -> %ld kB", acct_name(), lck0, lck);
+	check(ret || lck - lck0 == (long)(size / 1024), "%s: %s charged %zu kB",
+	      what, acct_name(), size / 1024);
 	/* The first alias: the device reaches the guest RAM through it. */
 	if (!ret)
 		dma_windows(m.addr, iova, chunk, what);
@@ -2333,9 +2477,9 @@ static void case_vm_start(size_t size)
 	t_unmap = now_ms() - t0;
 	why("%s, %llu bytes", ret ? strerror(-ret) : "success", (unsigned long long)got);
 	check(!ret && got == done, "%s: unmap-all returns what was mapped", what);
-	lck = vmlck();
-	why("VmLck %ld kB, was %ld kB", lck, lck0);
-	check(lck == lck0, "%s: VmLck uncharged", what);
+	lck = acct_kb();
+	why("%s %ld kB, was %ld kB", acct_name(), lck, lck0);
+	check(lck == lck0, "%s: %s uncharged", what, acct_name());
 	info(
 	     "vm-start %-8s %6s  MAP_DMA %10.1f ms  UNMAP_DMA %10.1f ms  (%zu MiB mapped %zu times)",
 	     backing_name[b], sz, t_map, t_unmap, chunk >> 20, size / chunk);
@@ -2345,7 +2489,9 @@ static void case_vm_start(size_t size)
 static void print_usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--big SIZE] [--no-big] [--demo] [--only LIST] [--no-replay] [--verbose]\n"
+		"usage: %s [--iommufd] [--big SIZE] [--no-big] [--demo] [--only LIST] [--no-replay] [--verbose]\n"
+		"  --iommufd    the device's VFIO cdev and an iommufd IOAS instead of type1;\n"
+		"               only the backings (and --vm-start) are run\n"
 		"  --demo       only map, DMA-check and unmap --big per backing\n"
 		"  --big SIZE   size of the largest mapping per backing (default 1G)\n"
 		"  --no-big     skip the largest mappings\n"
@@ -2370,6 +2516,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "vm-start", required_argument, NULL, 's' },
 		{ "rlimit-1g", no_argument, NULL, 'l' },
+		{ "iommufd", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -2388,7 +2535,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c, b;
 
-	while ((c = getopt_long(argc, argv, "b:ndo:rvs:lh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:ndo:rvs:lih", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_size(optarg, &big) || big % SZ_2M) {
@@ -2426,6 +2573,9 @@ int main(int argc, char **argv)
 		case 'l':
 			rlimit_1g = true;
 			break;
+		case 'i':
+			use_iommufd = true;
+			break;
 		case 's':
 			if (parse_size(optarg, &vm_start) || !vm_start ||
 			    vm_start % SZ_1G) {
@@ -2458,9 +2608,19 @@ int main(int argc, char **argv)
 		goto done;
 	if (!check(bind_vfio_pci(bdf), "bind %s to vfio-pci", bdf))
 		goto done;
-	if (!check(vfio_setup(bdf),
-		   "%s: container, group, TYPE1v2, device fd, BAR0, bus master", bdf))
+	if (use_iommufd) {
+		if (!check(cdev_setup(bdf),
+			   "%s: cdev bound to iommufd, IOAS attached, BAR0, bus master",
+			   bdf))
+			goto done;
+		/* The type1 API cases and the replay need a container */
+		replay = false;
+		rlimit_1g = false;
+	} else if (!check(vfio_setup(bdf),
+			  "%s: container, group, TYPE1v2, device fd, BAR0, bus master",
+			  bdf)) {
 		goto done;
+	}
 	info("iommu pgsizes %#llx, %u IOVA ranges", (unsigned long long)iommu_pgsizes,
 	     nr_iova_ranges);
 	for (i = 0; i < nr_iova_ranges; i++)
@@ -2484,7 +2644,7 @@ int main(int argc, char **argv)
 		replay = false;
 		goto close;
 	}
-	if (demo)
+	if (demo || use_iommufd)
 		goto backings;
 	case_map_rules();
 	case_unmapped_iova();
@@ -2525,6 +2685,9 @@ close:
 	group_fd = -1;
 	close(container);
 	container = -1;
+	if (iommufd >= 0)
+		close(iommufd);
+	iommufd = -1;
 	if (bar0)
 		munmap((void *)bar0, bar0_size);
 	bar0 = NULL;
