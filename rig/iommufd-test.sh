@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# iommufd's own selftests (tools/testing/selftests/iommu: iommufd and
+# iommufd_fail_nth, on CONFIG_IOMMUFD_TEST's mock domains) in the guest.
+#
+#   rig/iommufd-test.sh [stock]
+#
+# Built from the tree against its own uapi headers.  Debian's 6.12.117
+# ships these selftests from a later kernel (a stable backport) that does
+# not build against 6.12's uapi: rig/iommufd/compat-6.12.h supplies the
+# missing names, and the tests of features 6.12 lacks fail on every 6.12
+# kernel; rig/iommufd/known-failures-6.12 lists them.  The run passes when
+# every test in each binary's plan reported, and exactly the listed tests
+# failed: the same results the stock kernel gives.  vm-run.sh adds its
+# checks: no splat, FOLL_PIN balance, kmemleak quiet.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+flavour=patched vmflag=
+[ "${1:-}" = stock ] && flavour=stock vmflag=--stock
+src=$("$top/rig/tree.sh" patched)
+khdr=$("$top/rig/khdr.sh")
+ks=$top/build/kselftest-iommu
+rm -rf "$ks"
+mkdir -p "$ks"
+make -s -C "$src/tools/testing/selftests" TARGETS=iommu O="$ks" \
+	INSTALL_PATH="$ks/install" USERCFLAGS=-Werror \
+	KHDR_INCLUDES="-isystem $khdr -include $top/rig/iommufd/compat-6.12.h" \
+	install > "$ks/build.log" 2>&1 ||
+	{ cat "$ks/build.log"; echo "iommufd-test: selftest build failed" >&2; exit 1; }
+
+log=$top/build/iommufd-$flavour.tap
+set +e
+VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" $vmflag -- \
+	"sh $top/rig/iommufd/guest-run.sh $ks/install/iommu" | tee "$log.console"
+vmrc=${PIPESTATUS[0]}
+set -e
+sed -n 's/^.*iommufd-tap: //p' "$log.console" > "$log"
+
+# Results: "<binary>:<test> ok|fail|skip", in the order run.
+res=$top/build/iommufd-$flavour.results
+awk '
+	/^TAP version/ { bin = (bin == "" ? "iommufd" : "iommufd_fail_nth") }
+	/^1\.\.[0-9]+$/ { plan[bin] = substr($0, 4) }
+	/^(not )?ok [0-9]+ / {
+		st = ($1 == "ok") ? "ok" : "fail"
+		name = $0; sub(/^(not )?ok [0-9]+ /, "", name)
+		if (name ~ / # SKIP/) st = "skip"
+		sub(/ # .*/, "", name)
+		print bin ":" name, st
+		seen[bin]++
+	}
+	END {
+		for (b in plan) if (seen[b] + 0 != plan[b])
+			printf "PLAN %s %d of %d reported\n", b, seen[b], plan[b] > "/dev/stderr"
+	}' "$log" > "$res" 2> "$res.plan"
+
+known=$top/rig/iommufd/known-failures-6.12
+pass=$(awk '$2=="ok"' "$res" | wc -l)
+skip=$(awk '$2=="skip"' "$res" | wc -l)
+bad=0
+unexpected=$(awk '$2=="fail"{print $1}' "$res" | grep -vxF -f <(grep -v '^#' "$known") || true)
+fixed=$(grep -v '^#' "$known" | grep -vxF -f <(awk '$2=="fail"{print $1}' "$res") || true)
+nknown=$(awk '$2=="fail"{print $1}' "$res" | grep -cxF -f <(grep -v '^#' "$known") || true)
+for b in iommufd iommufd_fail_nth; do
+	grep -q "^$b:" "$res" || { echo "iommufd-test: $b reported nothing" >&2; bad=$((bad + 1)); }
+done
+if [ -s "$res.plan" ]; then
+	echo "iommufd-test: not every planned test reported (crash or timeout?):" >&2
+	cat "$res.plan" >&2
+	bad=$((bad + 1))
+fi
+if [ -n "$unexpected" ]; then
+	echo "iommufd-test: failed, not known to fail on 6.12:" >&2
+	echo "$unexpected" | sed 's/^/  /' >&2
+	bad=$((bad + $(echo "$unexpected" | wc -l)))
+fi
+if [ -n "$fixed" ]; then
+	echo "iommufd-test: known to fail on 6.12 but passed or did not run:" >&2
+	echo "$fixed" | sed 's/^/  /' >&2
+	bad=$((bad + $(echo "$fixed" | wc -l)))
+fi
+[ "$vmrc" = 0 ] || { echo "iommufd-test: the guest run failed (exit $vmrc)" >&2; bad=$((bad + 1)); }
+other=$top/build/iommufd-$([ $flavour = stock ] && echo patched || echo stock).results
+if [ -f "$other" ]; then
+	if cmp -s <(sort "$res") <(sort "$other"); then
+		echo "iommufd-test: results identical to the other kernel's ($other)"
+	else
+		echo "iommufd-test: results differ from the other kernel's run ($other):"
+		diff <(sort "$other") <(sort "$res") | grep '^[<>]' | head -20
+	fi
+fi
+grep -h '^# .* took\|FOLL_PIN pins taken\|^# Totals' "$log" || true
+echo "iommufd-test: $flavour kernel: $pass ok, $skip skipped, $nknown known 6.12 failures"
+echo "$pass passed, $bad failed, $skip skipped"
+[ "$bad" = 0 ]
