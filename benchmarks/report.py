@@ -243,11 +243,17 @@ def make_summary(get, sizes, vm_sizes, machine):
     rows.append(bullet('ibv_reg_mr over rxe, patched/stock',
                        [part('THP/2M', vs_stock('rdma-reg-mr', 'reg', HUGE)),
                         part('4K', vs_stock('rdma-reg-mr', 'reg', ['4K']))]))
-    rows.append(bullet('iommufd IOAS_MAP/UNMAP (not on umem yet), patched/stock',
-                       [part('all', span([rat(get('stock', 'iommufd', b, n, op),
-                                              get('patched', 'iommufd', b, n, op))
-                                          for op in ('map', 'unmap')
-                                          for b in BACKINGS for n in sizes]))]))
+    for op, name in (('map', 'IOAS_MAP'), ('unmap', 'IOAS_UNMAP')):
+        rows.append(bullet(f'iommufd {name}, patched/stock',
+                           [part('THP/2M/1G', vs_stock('iommufd', op, HUGE)),
+                            part('4K', vs_stock('iommufd', op, ['4K']))]))
+    rows.append(bullet('VFIO type1 MAP_DMA against iommufd IOAS_MAP, patched kernel',
+                       [part('THP/2M/1G', span([rat(get('patched', 'iommufd', b, n, 'map'),
+                                                    get('patched', 'vfio-type1', b, n, 'map'))
+                                                for b in HUGE for n in sizes])),
+                        part('4K', span([rat(get('patched', 'iommufd', '4K', n, 'map'),
+                                             get('patched', 'vfio-type1', '4K', n, 'map'))
+                                         for n in sizes]))]))
     rows.append(bullet('control: GUP_TEST page-array commands, patched/stock',
                        [part('PIN_LONGTERM', span([rat(get('stock', 'gup-pin-longterm', b, n, 'pin'),
                                                        get('patched', 'gup-pin-longterm', b, n, 'pin'))
