@@ -75,6 +75,10 @@ big=(env VM_MEM=16G VM_HUGEPAGES=2100 VM_HUGEPAGES_1G=4 rig/vfio-test.sh)
 bigonly=4K,THP,hugetlb,hugetlb-1G
 vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g
 [ -x rig/rdma-test.sh ] && vm_suite rdma-vm rig/rdma-test.sh
+# iommufd's own selftests and edu DMA through the VFIO cdev + IOAS: the
+# same results are required of the stock kernel below.
+rm -f build/iommufd-patched.results build/iommufd-stock.results
+vm_suite iommufd-vm rig/iommufd-test.sh
 [ -x rig/rdma-build.sh ] && step rdma-build-all rig/rdma-build.sh
 # The same behavioural suites on the unpatched base built from the same
 # config: they must pass there too.
@@ -82,6 +86,7 @@ step kernel-x86-stock make -s kernel-stock
 vm_suite vfio-vm-stock rig/vfio-test.sh stock
 vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly --rlimit-1g
 [ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
+vm_suite iommufd-vm-stock rig/iommufd-test.sh stock
 # make bench at tiny sizes, once, so that it cannot rot (times asserted: none).
 # It boots the debug kernels built above rather than building the release
 # pair: two cold kernel builds that CI's time limit cannot afford, for a step

@@ -4,7 +4,11 @@
 # iommufd's own selftests (tools/testing/selftests/iommu: iommufd and
 # iommufd_fail_nth, on CONFIG_IOMMUFD_TEST's mock domains) in the guest.
 #
-#   rig/iommufd-test.sh [stock]
+#   rig/iommufd-test.sh [stock] [umem_vfio_edu options, default --no-big]
+#
+# The same boot then runs the edu DMA test through the VFIO cdev and an
+# iommufd IOAS (umem_vfio_edu --iommufd: IOMMU_IOAS_MAP/UNMAP of 4K, THP and
+# hugetlb buffers, every DMA'd byte checked).
 #
 # Built from the tree against its own uapi headers.  Debian's 6.12.117
 # ships these selftests from a later kernel (a stable backport) that does
@@ -17,7 +21,12 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 flavour=patched vmflag=
-[ "${1:-}" = stock ] && flavour=stock vmflag=--stock
+if [ "${1:-}" = stock ]; then
+	flavour=stock vmflag=--stock
+	shift
+fi
+[ $# -gt 0 ] || set -- --no-big
+"$top/rig/userprogs.sh"
 src=$("$top/rig/tree.sh" patched)
 khdr=$("$top/rig/khdr.sh")
 ks=$top/build/kselftest-iommu
@@ -32,7 +41,8 @@ make -s -C "$src/tools/testing/selftests" TARGETS=iommu O="$ks" \
 log=$top/build/iommufd-$flavour.tap
 set +e
 VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" $vmflag -- \
-	"sh $top/rig/iommufd/guest-run.sh $ks/install/iommu" | tee "$log.console"
+	"sh $top/rig/iommufd/guest-run.sh $ks/install/iommu $top/build/kselftest/install/vfio $*" |
+	tee "$log.console"
 vmrc=${PIPESTATUS[0]}
 set -e
 sed -n 's/^.*iommufd-tap: //p' "$log.console" > "$log"
@@ -80,14 +90,27 @@ if [ -n "$fixed" ]; then
 	echo "$fixed" | sed 's/^/  /' >&2
 	bad=$((bad + $(echo "$fixed" | wc -l)))
 fi
+# The edu DMA test through the cdev: its own "N passed, N failed" line
+cdev=$(sed -n 's/^.*vfio-cdev: \([0-9]* passed, [0-9]* failed\)$/\1/p' "$log.console" | tail -n 1)
+if [ -z "$cdev" ]; then
+	echo "iommufd-test: the VFIO cdev test did not finish" >&2
+	bad=$((bad + 1))
+else
+	echo "iommufd-test: VFIO cdev + IOAS with edu: $cdev"
+	pass=$((pass + ${cdev%% *}))
+	cf=${cdev#* passed, }
+	bad=$((bad + ${cf%% *}))
+	[ "${cf%% *}" = 0 ] || grep -a 'vfio-cdev: not ok' "$log.console" | head -20 >&2
+fi
 [ "$vmrc" = 0 ] || { echo "iommufd-test: the guest run failed (exit $vmrc)" >&2; bad=$((bad + 1)); }
 other=$top/build/iommufd-$([ $flavour = stock ] && echo patched || echo stock).results
 if [ -f "$other" ]; then
 	if cmp -s <(sort "$res") <(sort "$other"); then
 		echo "iommufd-test: results identical to the other kernel's ($other)"
 	else
-		echo "iommufd-test: results differ from the other kernel's run ($other):"
-		diff <(sort "$other") <(sort "$res") | grep '^[<>]' | head -20
+		echo "iommufd-test: results differ from the other kernel's run ($other):" >&2
+		diff <(sort "$other") <(sort "$res") | grep '^[<>]' | head -20 >&2
+		bad=$((bad + 1))
 	fi
 fi
 grep -h '^# .* took\|FOLL_PIN pins taken\|^# Totals' "$log" || true

@@ -20,7 +20,7 @@ echo "w1-sparse: $objs clean at W=1 and under sparse"
 # some sparse warnings (context imbalance around pte_unmap()): the patched
 # files must add none to what the base reports for them.
 stock=$("$top/rig/tree.sh" stock)
-mmobjs="mm/gup.o mm/gup_test.o"
+mmobjs="mm/gup.o mm/gup_test.o drivers/iommu/iommufd/pages.o"
 diag() {
 	make -C "$1" O="$2" ARCH=x86_64 -j"$(nproc)" W=1 C=2 $mmobjs 2>&1 |
 		{ grep -E 'warning:|error:' || true; } |

@@ -1,22 +1,29 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # In the guest, as root: run iommufd's own selftests (iommufd and
-# iommufd_fail_nth, CONFIG_IOMMUFD_TEST's mock domains) from BINDIR and
-# print their TAP with each line prefixed "iommufd-tap: ", for
-# rig/iommufd-test.sh to compare against the expected results.
-#   guest-run.sh BINDIR [TEST_TIMEOUT_SECONDS]
+# iommufd_fail_nth, CONFIG_IOMMUFD_TEST's mock domains) from BINDIR with
+# their TAP prefixed "iommufd-tap: ", then, given VFIO_BINDIR, the edu DMA
+# test through the VFIO cdev and an IOAS (umem_vfio_test.sh --iommufd)
+# prefixed "vfio-cdev: ", for rig/iommufd-test.sh to judge.
+#   guest-run.sh BINDIR [VFIO_BINDIR [umem_vfio_edu options]]
 bindir=$1
-limit=${2:-1200}
+vfio=${2:-}
+[ $# -ge 2 ] && shift 2
+limit=${IOMMUFD_TEST_TIMEOUT:-1200}
 [ -e /dev/iommu ] || { echo "iommufd-tap: Bail out! no /dev/iommu"; exit 1; }
 [ -d /sys/kernel/debug/failslab ] ||
 	{ echo "iommufd-tap: Bail out! no failslab (CONFIG_FAILSLAB?)"; exit 1; }
 before=$(awk '$1=="nr_foll_pin_acquired"{print $2}' /proc/vmstat)
 for t in iommufd iommufd_fail_nth; do
 	start=$(date +%s)
-	# The 9p root is read-only: run from the scratch directory.
 	timeout "$limit" "$bindir/$t" 2>&1 | sed -u 's/^/iommufd-tap: /'
 	echo "iommufd-tap: # $t took $(( $(date +%s) - start ))s"
 done
 after=$(awk '$1=="nr_foll_pin_acquired"{print $2}' /proc/vmstat)
-echo "iommufd-tap: # FOLL_PIN pins taken: $((after - before))"
+echo "iommufd-tap: # FOLL_PIN pins taken by the selftests: $((after - before))"
+if [ -n "$vfio" ]; then
+	start=$(date +%s)
+	sh "$vfio/umem_vfio_test.sh" "$vfio" --iommufd "$@" 2>&1 | sed -u 's/^/vfio-cdev: /'
+	echo "vfio-cdev: # took $(( $(date +%s) - start ))s"
+fi
 exit 0
