@@ -46,7 +46,10 @@ log=$vm/console-$flavour.log
 
 append="console=ttyS0 loglevel=4 log_buf_len=8M root=root rootfstype=9p"
 append+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-append+=" init=$top/rig/guest-init.sh panic=-1 intel_iommu=on"
+# VM_INTEL_IOMMU=off: the kernel leaves QEMU's intel-iommu alone, for
+# iommufd's selftests, whose mock IOMMU 6.12 cannot probe beside another
+# IOMMU driver (see rig/iommufd-test.sh)
+append+=" init=$top/rig/guest-init.sh panic=-1 intel_iommu=${VM_INTEL_IOMMU:-on}"
 append+=" transparent_hugepage=always"
 # VM_HUGEPAGES_1G: 1 GiB hugetlb pages reserved at boot (default none)
 [ "${VM_HUGEPAGES_1G:-0}" -gt 0 ] &&

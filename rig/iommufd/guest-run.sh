@@ -2,13 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # In the guest, as root: run iommufd's own selftests (iommufd and
 # iommufd_fail_nth, CONFIG_IOMMUFD_TEST's mock domains) from BINDIR with
-# their TAP prefixed "iommufd-tap: ", then, given VFIO_BINDIR, the edu DMA
-# test through the VFIO cdev and an IOAS (umem_vfio_test.sh --iommufd)
-# prefixed "vfio-cdev: ", for rig/iommufd-test.sh to judge.
-#   guest-run.sh BINDIR [VFIO_BINDIR [umem_vfio_edu options]]
+# their TAP prefixed "iommufd-tap: ", for rig/iommufd-test.sh to judge.
+#   guest-run.sh BINDIR
 bindir=$1
-vfio=${2:-}
-[ $# -ge 2 ] && shift 2
 limit=${IOMMUFD_TEST_TIMEOUT:-1200}
 [ -e /dev/iommu ] || { echo "iommufd-tap: Bail out! no /dev/iommu"; exit 1; }
 [ -d /sys/kernel/debug/failslab ] ||
@@ -20,10 +16,5 @@ for t in iommufd iommufd_fail_nth; do
 	echo "iommufd-tap: # $t took $(( $(date +%s) - start ))s"
 done
 after=$(awk '$1=="nr_foll_pin_acquired"{print $2}' /proc/vmstat)
-echo "iommufd-tap: # FOLL_PIN pins taken by the selftests: $((after - before))"
-if [ -n "$vfio" ]; then
-	start=$(date +%s)
-	sh "$vfio/umem_vfio_test.sh" "$vfio" --iommufd "$@" 2>&1 | sed -u 's/^/vfio-cdev: /'
-	echo "vfio-cdev: # took $(( $(date +%s) - start ))s"
-fi
+echo "iommufd-tap: # FOLL_PIN pins taken: $((after - before))"
 exit 0
