@@ -30,17 +30,21 @@ if [ "${1:-}" = stock ]; then
 	shift
 fi
 [ $# -gt 0 ] || set -- --no-big
-"$top/rig/userprogs.sh"
-src=$("$top/rig/tree.sh" patched)
-khdr=$("$top/rig/khdr.sh")
 ks=$top/build/kselftest-iommu
-rm -rf "$ks"
-mkdir -p "$ks"
-make -s -C "$src/tools/testing/selftests" TARGETS=iommu O="$ks" \
-	INSTALL_PATH="$ks/install" USERCFLAGS=-Werror \
-	KHDR_INCLUDES="-isystem $khdr -include $top/rig/iommufd/compat-6.12.h" \
-	install > "$ks/build.log" 2>&1 ||
-	{ cat "$ks/build.log"; echo "iommufd-test: selftest build failed" >&2; exit 1; }
+# IOMMUFD_TEST_PREBUILT=1: reuse the binaries of a previous run (another
+# run may be using them: rebuilding would pull them from under it).
+if [ -z "${IOMMUFD_TEST_PREBUILT:-}" ]; then
+	"$top/rig/userprogs.sh"
+	src=$("$top/rig/tree.sh" patched)
+	khdr=$("$top/rig/khdr.sh")
+	rm -rf "$ks"
+	mkdir -p "$ks"
+	make -s -C "$src/tools/testing/selftests" TARGETS=iommu O="$ks" \
+		INSTALL_PATH="$ks/install" USERCFLAGS=-Werror \
+		KHDR_INCLUDES="-isystem $khdr -include $top/rig/iommufd/compat-6.12.h" \
+		install > "$ks/build.log" 2>&1 ||
+		{ cat "$ks/build.log"; echo "iommufd-test: selftest build failed" >&2; exit 1; }
+fi
 
 log=$top/build/iommufd-$flavour.tap
 set +e
