@@ -86,7 +86,7 @@ step kernel-x86-stock make -s kernel-stock
 vm_suite vfio-vm-stock rig/vfio-test.sh stock
 vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly --rlimit-1g
 [ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
-vm_suite iommufd-vm-stock rig/iommufd-test.sh stock
+vm_suite iommufd-vm-stock env IOMMUFD_TEST_PREBUILT=1 rig/iommufd-test.sh stock
 # make bench at tiny sizes, once, so that it cannot rot (times asserted: none).
 # It boots the debug kernels built above rather than building the release
 # pair: two cold kernel builds that CI's time limit cannot afford, for a step
