@@ -48,7 +48,7 @@ fi
 
 log=$top/build/iommufd-$flavour.tap
 set +e
-VM_INTEL_IOMMU=off VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" $vmflag -- \
+VM_TIMEOUT=${VM_TIMEOUT:-2400} VM_INTEL_IOMMU=off VM_NO_BUILD=${VM_NO_BUILD:-} "$top/rig/vm-run.sh" $vmflag -- \
 	"sh $top/rig/iommufd/guest-run.sh $ks/install/iommu" | tee "$log.console"
 vmrc=${PIPESTATUS[0]}
 VM_NO_BUILD=1 "$top/rig/vm-run.sh" $vmflag -- \
