@@ -19,8 +19,8 @@ excl="$excl -V domain_dirty128M -V domain_dirty128M_huge"
 before=$(awk '$1=="nr_foll_pin_acquired"{print $2}' /proc/vmstat)
 for t in iommufd iommufd_fail_nth; do
 	start=$(date +%s)
-	# shellcheck disable=SC2086
 	[ $t = iommufd ] || excl=
+	# shellcheck disable=SC2086
 	timeout "$limit" "$bindir/$t" $excl 2>&1 |
 		perl -ne 'BEGIN { $| = 1 } print time(), " iommufd-tap: $_"'
 	echo "iommufd-tap: # $t took $(( $(date +%s) - start ))s"
