@@ -271,7 +271,6 @@ static void bench_umem(int fd, enum backing b, struct buf *m, size_t size)
 			.addr = (uintptr_t)m->addr,
 			.length = size,
 			.flags = t[i].flags,
-			.acct = TEST_UMEM_ACCT_PINNED_VM,
 		};
 
 		if (!wanted(t[i].name))

@@ -139,30 +139,12 @@ static struct umem *test_umem_get(struct test_umem_cmd *cmd)
 	if (cmd->addr > ULONG_MAX || cmd->length > SIZE_MAX)
 		return ERR_PTR(-EINVAL);
 
-	switch (cmd->acct) {
-	case TEST_UMEM_ACCT_NONE:
-		args.acct.mode = UMEM_ACCT_NONE;
-		break;
-	case TEST_UMEM_ACCT_PINNED_VM:
-		args.acct.mode = UMEM_ACCT_PINNED_VM;
-		break;
-	case TEST_UMEM_ACCT_LOCKED_VM:
-		args.acct.mode = UMEM_ACCT_LOCKED_VM;
-		break;
-	case TEST_UMEM_ACCT_USER:
-		args.acct.mode = UMEM_ACCT_USER;
-		break;
-	default:
-		return ERR_PTR(-EINVAL);
-	}
-
 	/*
-	 * CAP_IPC_LOCK is asked only over the limit, as RDMA does. The fd may
-	 * have been passed to an unprivileged process: its pins are charged.
+	 * The pins are charged to mm->pinned_vm, CAP_IPC_LOCK asked only over
+	 * the limit, as RDMA does: the fd may have been passed to an
+	 * unprivileged process.
 	 */
 	args.acct.ask_cap = true;
-	if (args.acct.mode == UMEM_ACCT_NONE && !capable(CAP_IPC_LOCK))
-		return ERR_PTR(-EPERM);
 	if (cmd->flags & TEST_UMEM_WRITE)
 		args.flags |= UMEM_WRITE;
 

@@ -14,12 +14,6 @@
 #define TEST_UMEM_DIRTY		0x2		/* mark the pages dirty on release */
 #define TEST_UMEM_FLAGS_ALL	(TEST_UMEM_WRITE | TEST_UMEM_DIRTY)
 
-/* test_umem_cmd.acct: the counter charged, as enum umem_acct_mode */
-#define TEST_UMEM_ACCT_NONE		0
-#define TEST_UMEM_ACCT_PINNED_VM	1	/* mm->pinned_vm (RDMA) */
-#define TEST_UMEM_ACCT_LOCKED_VM	2	/* mm->locked_vm (VFIO type1) */
-#define TEST_UMEM_ACCT_USER		3	/* user->locked_vm (io_uring) */
-
 /* test_umem_cmd.best_pgsz[]: the page size bitmaps asked about */
 #define TEST_UMEM_PGSZ_4K		0	/* 4K */
 #define TEST_UMEM_PGSZ_4K_2M		1	/* 4K | 2M */
@@ -39,8 +33,6 @@
  * @addr: (in) user virtual address of the first byte to pin.
  * @length: (in) number of bytes to pin.
  * @flags: (in) TEST_UMEM_WRITE, TEST_UMEM_DIRTY; other bits are -EINVAL.
- * @acct: (in) TEST_UMEM_ACCT_*; the driver passes capable(CAP_IPC_LOCK)
- *	as umem_acct.lock_cap.
  * @handle: (out) of TEST_UMEM_PIN, (in) of TEST_UMEM_RELEASE.
  * @npages: (out) umem->npages.
  * @nents: (out) umem_nents(), scatterlist entries built.
@@ -59,7 +51,6 @@ struct test_umem_cmd {
 	__u64 addr;
 	__u64 length;
 	__u64 flags;
-	__u64 acct;
 	__u64 handle;
 	__u64 npages;
 	__u64 nents;

@@ -41,19 +41,14 @@
  * (umem_sgt_free() relies on that). umem_metadata_bytes() reports what a
  * umem holds.
  *
- * Accounting. The mode is fixed at creation and charges exactly one counter:
- *
- * - %UMEM_ACCT_NONE: nothing.
- * - %UMEM_ACCT_PINNED_VM: ``mm->pinned_vm`` of the pinned mm, added with
- *   atomic64_add_return() and compared against current's RLIMIT_MEMLOCK; on
- *   excess the charge is subtracted again (as ib_umem_get() does).
- * - %UMEM_ACCT_LOCKED_VM: ``mm->locked_vm`` of the pinned mm through
- *   __account_locked_vm() under mmap_write_lock_killable() (the uncharge
- *   waits, it cannot fail), limited by the
- *   RLIMIT_MEMLOCK of &umem_acct.task (VFIO type1's counter and rule).
- * - %UMEM_ACCT_USER: ``user->locked_vm`` of &umem_acct.user, a lock-free
- *   atomic_long_try_cmpxchg() loop limited by current's RLIMIT_MEMLOCK
- *   (AF_XDP's rule; io_uring and iommufd also add to ``mm->pinned_vm``).
+ * Accounting. A umem charges the pages its range spans to ``mm->pinned_vm``
+ * of the pinned mm, added with atomic64_add_return() and compared against
+ * current's RLIMIT_MEMLOCK; on excess the charge is subtracted again (as
+ * ib_umem_get() always did). That is the one counter umem charges: the
+ * streams charge nothing, and their users (VFIO type1: ``mm->locked_vm``
+ * under the mmap_lock, per run; iommufd: one of three counters per IOAS,
+ * after pinning) keep their own accounting, whose timing umem's
+ * charge-before-pin cannot reproduce (see Documentation/core-api/umem.rst).
  *
  * &umem_acct.lock_cap skips the limit but still charges the counter: the
  * caller decides capability once, at creation. &umem_acct.ask_cap instead
@@ -68,31 +63,26 @@
  * umem_init() unpins every page it pinned (including a batch that was pinned
  * but not yet appended), frees the table, uncharges, drops its references
  * and leaves nothing for the caller to undo (umem_get() also frees the
- * umem). For %UMEM_ACCT_LOCKED_VM the uncharge at release is
- * skipped if the mm has already exited: its counters died with it (VFIO
- * does the same).
+ * umem).
  *
  * References: umem_init() mmgrab()s the mm for the umem's lifetime, holds an
- * mmget() only while it charges and pins, and holds a reference on the
- * charged task (%UMEM_ACCT_LOCKED_VM) or user (%UMEM_ACCT_USER) until
- * release.
+ * mmget() only while it charges and pins.
  *
  * Locking: a umem has no lock. All fields are constant from umem_init() to
  * umem_uninit() except the DMA state, which umem_dma_map() and
  * umem_dma_unmap() change and the caller serialises against every user of
  * the DMA view. umem_init() pins with pin_user_pages_runs_fast() when the
  * mm is current's and otherwise takes mmap_read_lock() around each
- * pin_user_pages_runs_remote() call, never across the table's allocations;
- * %UMEM_ACCT_LOCKED_VM also takes mmap_write_lock()
- * to charge and to uncharge, so neither umem_init() nor umem_uninit() may be
- * called with the mm's mmap_lock held. No lock is held on return.
+ * pin_user_pages_runs_remote() call, never across the table's allocations,
+ * so umem_init() may not be called with the mm's mmap_lock held. Charging
+ * and uncharging take no lock. No lock is held on return.
  */
 
 #include <kunit/visibility.h>
 #include <linux/bitops.h>
 #include <linux/bvec.h>
 #include <linux/count_zeros.h>
-#include <linux/cred.h>
+#include <linux/capability.h>
 #include <linux/dma-mapping.h>
 #include <linux/export.h>
 #include <linux/fault-inject.h>
@@ -105,8 +95,6 @@
 #include <linux/page_runs.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/sched/task.h>
-#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/umem.h>
 
@@ -277,8 +265,7 @@ static int umem_check_args(const struct umem_args *args, unsigned long *npages)
 {
 	unsigned long end;
 
-	if (!args->length || (args->flags & ~UMEM_WRITE) ||
-	    (unsigned int)args->acct.mode > UMEM_ACCT_USER)
+	if (!args->length || (args->flags & ~UMEM_WRITE))
 		return -EINVAL;
 	if (args->max_seg_size && args->max_seg_size < PAGE_SIZE)
 		return -EINVAL;
@@ -336,33 +323,6 @@ static int umem_untag(struct mm_struct *mm, unsigned long addr,
 	return 0;
 }
 
-/* Take the references the accounting mode needs. Undone in umem_acct_put(). */
-static void umem_acct_get(struct umem *umem, const struct umem_acct *acct)
-{
-	umem->acct.mode = acct->mode;
-	umem->acct.lock_cap = acct->lock_cap;
-	umem->acct.ask_cap = acct->ask_cap;
-
-	switch (acct->mode) {
-	case UMEM_ACCT_LOCKED_VM:
-		umem->acct.task = get_task_struct(acct->task ?: current);
-		break;
-	case UMEM_ACCT_USER:
-		umem->acct.user = get_uid(acct->user ?: current_user());
-		break;
-	case UMEM_ACCT_NONE:
-	case UMEM_ACCT_PINNED_VM:
-		break;
-	}
-}
-
-static void umem_acct_put(struct umem *umem)
-{
-	if (umem->acct.task)
-		put_task_struct(umem->acct.task);
-	free_uid(umem->acct.user);
-}
-
 /*
  * May the owner exceed RLIMIT_MEMLOCK? Asked only once a charge would: with
  * &umem_acct.ask_cap, capable() runs then and only then, so that a process
@@ -375,92 +335,31 @@ static bool umem_may_exceed(struct umem *umem)
 	return umem->acct.ask_cap && capable(CAP_IPC_LOCK);
 }
 
-static int umem_charge_user(struct umem *umem, unsigned long npages)
-{
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	struct user_struct *user = umem->acct.user;
-	unsigned long cur, new;
-
-	cur = atomic_long_read(&user->locked_vm);
-	do {
-		if (check_add_overflow(cur, npages, &new))
-			return -ENOMEM;
-		if (new > limit && !umem_may_exceed(umem))
-			return -ENOMEM;
-	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
-	return 0;
-}
-
 /*
- * Charge @npages to the mode's counter before pinning; see "Accounting" in
+ * Charge @npages to ``mm->pinned_vm`` before pinning; see "Accounting" in
  * the DOC block. The caller holds an mmget() on umem->mm.
  */
 static int umem_charge(struct umem *umem, unsigned long npages)
 {
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	struct mm_struct *mm = umem->mm;
-	int ret = 0;
 
 	if (umem_should_fail())
 		return -ENOMEM;
-
-	switch (umem->acct.mode) {
-	case UMEM_ACCT_NONE:
-		return 0;
-	case UMEM_ACCT_PINNED_VM:
-		if (atomic64_add_return(npages, &mm->pinned_vm) > limit &&
-		    !umem_may_exceed(umem)) {
-			atomic64_sub(npages, &mm->pinned_vm);
-			ret = -ENOMEM;
-		}
-		break;
-	case UMEM_ACCT_LOCKED_VM:
-		if (mmap_write_lock_killable(mm))
-			return -EINTR;
-		ret = __account_locked_vm(mm, npages, true, umem->acct.task,
-					  umem->acct.lock_cap);
-		if (ret == -ENOMEM && umem_may_exceed(umem))
-			ret = __account_locked_vm(mm, npages, true,
-						  umem->acct.task, true);
-		mmap_write_unlock(mm);
-		break;
-	case UMEM_ACCT_USER:
-		ret = umem_charge_user(umem, npages);
-		break;
+	if (atomic64_add_return(npages, &mm->pinned_vm) > limit &&
+	    !umem_may_exceed(umem)) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		return -ENOMEM;
 	}
-	if (ret)
-		return ret;
-
 	/* Undone in umem_uncharge() */
 	umem->charged = npages;
 	return 0;
 }
 
-/* Give back exactly umem->charged. Never fails. */
+/* Give back exactly umem->charged. Never fails, never sleeps. */
 static void umem_uncharge(struct umem *umem)
 {
-	struct mm_struct *mm = umem->mm;
-
-	switch (umem->acct.mode) {
-	case UMEM_ACCT_NONE:
-		break;
-	case UMEM_ACCT_PINNED_VM:
-		atomic64_sub(umem->charged, &mm->pinned_vm);
-		break;
-	case UMEM_ACCT_LOCKED_VM:
-		/* An exited mm's locked_vm died with it: nothing to give back. */
-		if (!mmget_not_zero(mm))
-			break;
-		mmap_write_lock(mm);
-		__account_locked_vm(mm, umem->charged, false, umem->acct.task,
-				    umem->acct.lock_cap);
-		mmap_write_unlock(mm);
-		mmput(mm);
-		break;
-	case UMEM_ACCT_USER:
-		atomic_long_sub(umem->charged, &umem->acct.user->locked_vm);
-		break;
-	}
+	atomic64_sub(umem->charged, &umem->mm->pinned_vm);
 	umem->charged = 0;
 }
 
@@ -593,13 +492,12 @@ static int __umem_init(struct umem *umem, const struct umem_args *args)
 	/* Undone in umem_uninit() */
 	umem->mm = mm;
 	mmgrab(mm);
-	/* Undone in umem_uninit() */
-	umem_acct_get(umem, &args->acct);
+	umem->acct = args->acct;
 
 	/* Keep the address space alive while charging and pinning. */
 	if (!mmget_not_zero(mm)) {
 		ret = -EFAULT;
-		goto err_put_refs;
+		goto err_mmdrop;
 	}
 
 	ret = umem_untag(mm, args->start, &untagged);
@@ -632,8 +530,7 @@ err_uncharge:
 	umem_uncharge(umem);
 err_mmput:
 	mmput(mm);
-err_put_refs:
-	umem_acct_put(umem);
+err_mmdrop:
 	mmdrop(mm);
 	return ret;
 }
@@ -644,9 +541,9 @@ err_put_refs:
  *	previous contents are ignored
  * @args: what to pin and who pays, see &struct umem_args
  *
- * Charges the pages the range spans to the counter @args->acct selects,
- * then pins them with FOLL_LONGTERM (and FOLL_WRITE for %UMEM_WRITE) and
- * records them in &umem.sgt_append, physically contiguous pages coalesced
+ * Charges the pages the range spans to ``mm->pinned_vm``, limited as
+ * @args->acct says, then pins them with FOLL_LONGTERM (and FOLL_WRITE for
+ * %UMEM_WRITE) and records them in &umem.sgt_append, physically contiguous pages coalesced
  * up to @args->max_seg_size. The pages stay pinned, and charged, until
  * umem_uninit(); after a successful umem_init() the caller must call it
  * exactly once. On failure nothing is pinned, charged or referenced and
@@ -657,13 +554,12 @@ err_put_refs:
  * the result in &umem_acct.lock_cap. umem_get() is the allocating variant.
  *
  * Context: Process context. May sleep. Takes mmap_lock for read when
- * @args->mm is not current's, for write in %UMEM_ACCT_LOCKED_VM mode; must
- * not be called with that mm's mmap_lock held.
+ * @args->mm is not current's; must not be called with that mm's mmap_lock
+ * held.
  * Return: 0, or
  * -EINVAL if @args->length is 0, start + length wraps, the range spans
  * more than %UINT_MAX pages, @args->flags has unknown bits,
- * @args->max_seg_size is nonzero and below %PAGE_SIZE or @args->acct.mode
- * is unknown;
+ * @args->max_seg_size is nonzero and below %PAGE_SIZE;
  * -EFAULT if the range ends above %TASK_SIZE (tag bits of @args->start, see
  * untagged_addr(), are ignored, as GUP ignores them), there is no mm (a kernel
  * thread) or it has exited, or any page of the range cannot be pinned:
@@ -701,9 +597,7 @@ EXPORT_SYMBOL_NS_GPL(umem_init, UMEM);
  * drops the references umem_init() took. Does not free @umem. Never fails
  * and never allocates. The device must no longer access the pages.
  *
- * Context: Process context. May sleep (page locks for @dirty, mmap_lock for
- * write in %UMEM_ACCT_LOCKED_VM mode; must not be called with that mm's
- * mmap_lock held).
+ * Context: Process context. May sleep (page locks for @dirty).
  */
 void umem_uninit(struct umem *umem, bool dirty)
 {
@@ -714,7 +608,6 @@ void umem_uninit(struct umem *umem, bool dirty)
 	umem_dma_unmap(umem);
 	umem_unpin(umem, dirty);
 	umem_uncharge(umem);
-	umem_acct_put(umem);
 	if (trace)
 		trace_umem_release(umem, nents, dirty,
 				   ktime_get_ns() - start_ns);

@@ -20,34 +20,9 @@ struct bio_vec;
 struct device;
 struct mm_struct;
 struct page;
-struct task_struct;
-struct user_struct;
 
 /**
- * enum umem_acct_mode - which counter pays for the pinned pages
- * @UMEM_ACCT_NONE: umem charges nothing; the caller accounts (or the pages
- *	are not charged at all, as for ODP).
- * @UMEM_ACCT_PINNED_VM: ``mm->pinned_vm`` of the pinned mm, limited by the
- *	current task's RLIMIT_MEMLOCK. This is what RDMA charges.
- * @UMEM_ACCT_LOCKED_VM: ``mm->locked_vm`` of the pinned mm, limited by the
- *	RLIMIT_MEMLOCK of &umem_acct.task, with __account_locked_vm()
- *	semantics: the counter VFIO type1 charges (type1 charges it itself,
- *	per run of its streaming pins) and iommufd's IOPT_PAGES_ACCOUNT_MM.
- * @UMEM_ACCT_USER: ``user->locked_vm`` of &umem_acct.user, limited by the
- *	current task's RLIMIT_MEMLOCK: AF_XDP's counter. io_uring and
- *	iommufd (IOPT_PAGES_ACCOUNT_USER) charge it too, and also add the
- *	pages to ``mm->pinned_vm`` for reporting, which this mode does not.
- */
-enum umem_acct_mode {
-	UMEM_ACCT_NONE,
-	UMEM_ACCT_PINNED_VM,
-	UMEM_ACCT_LOCKED_VM,
-	UMEM_ACCT_USER,
-};
-
-/**
- * struct umem_acct - who is charged for a umem
- * @mode: the counter, see &enum umem_acct_mode.
+ * struct umem_acct - how the charge to ``mm->pinned_vm`` is limited
  * @lock_cap: the caller decided the owner may exceed RLIMIT_MEMLOCK, usually
  *	``capable(CAP_IPC_LOCK)`` evaluated once, at creation. The counter is
  *	still charged.
@@ -56,17 +31,16 @@ enum umem_acct_mode {
  *	always did: a process under its limit then causes no capability check,
  *	so no audit or LSM record and no PF_SUPERPRIV. Ignored if @lock_cap is
  *	set.
- * @task: %UMEM_ACCT_LOCKED_VM only: the task whose RLIMIT_MEMLOCK applies;
- *	%NULL means current. umem holds a reference for its lifetime.
- * @user: %UMEM_ACCT_USER only: the user charged; %NULL means current's.
- *	umem holds a reference for its lifetime.
+ *
+ * A umem charges the pages its range spans to ``mm->pinned_vm`` of the
+ * pinned mm (the counter RDMA charges and /proc/PID/status reports as
+ * VmPin), limited by the current task's RLIMIT_MEMLOCK. Users with other
+ * accounting rules (VFIO type1's ``mm->locked_vm``, iommufd's per-IOAS
+ * choice) pin with a &struct umem_stream and charge themselves.
  */
 struct umem_acct {
-	enum umem_acct_mode mode;
 	bool lock_cap;
 	bool ask_cap;
-	struct task_struct *task;
-	struct user_struct *user;
 };
 
 /* umem_args.flags */

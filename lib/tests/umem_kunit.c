@@ -56,7 +56,7 @@ struct umem_test_counters {
  * struct umem_test_ctx - per-case fixture, in &kunit.priv
  * @test: the case, for the checks run as deferred actions
  * @mm: the test thread's mm, mmget() until every pin is released
- * @user: the test thread's user, charged by %UMEM_ACCT_USER
+ * @user: the test thread's user, whose locked_vm umem must not move
  * @start: the counters when the case began
  * @pinned: the case pinned something, so the pin counters must have moved
  */
@@ -204,8 +204,7 @@ static int umem_test_init(struct kunit *test)
 	/*
 	 * The test thread exits before the deferred actions run, and with it
 	 * its mm would go. Keep the address space alive until the pins are
-	 * released, so that every uncharge (%UMEM_ACCT_LOCKED_VM skips an
-	 * exited mm) really happens and can be checked.
+	 * released, so that every uncharge can be checked.
 	 */
 	ctx->mm = current->mm;
 	mmget(ctx->mm);
@@ -596,7 +595,6 @@ static void umem_test_pin_anon(struct kunit *test)
 	struct umem_args args = {
 		.length = c->length,
 		.flags = c->flags,
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 	};
 	unsigned long addr, npages, first;
 	struct scatterlist *sg;
@@ -1142,7 +1140,6 @@ static void umem_test_init_uninit(struct kunit *test)
 	struct umem_args args = {
 		.length = 3 * PAGE_SIZE + 2,
 		.flags = UMEM_WRITE,
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 	};
 	struct umem_test_container *c;
 	s64 pinned_vm;
@@ -1291,21 +1288,23 @@ static void umem_test_sgt_pgsz_umem(struct kunit *test)
 			umem_test_ref_pgsz(umem, c->bitmap, iova, true));
 }
 
-/* Accounting: each mode moves its counter, and only its counter. */
+/*
+ * Accounting: mm->pinned_vm moves by the pages the range spans, and no other
+ * counter moves (umem never charges mm->locked_vm or the user's locked_vm:
+ * VFIO type1 and iommufd charge those themselves).
+ */
 
 struct umem_test_acct_case {
 	const char *name;
-	enum umem_acct_mode mode;
-	bool explicit_owner;	/* pass current / current_user() explicitly */
+	size_t offset;
+	size_t length;
+	unsigned long npages;	/* pages spanned, the charge */
 };
 
 static const struct umem_test_acct_case umem_test_acct_cases[] = {
-	{ "none", UMEM_ACCT_NONE, false },
-	{ "pinned_vm", UMEM_ACCT_PINNED_VM, false },
-	{ "locked_vm", UMEM_ACCT_LOCKED_VM, false },
-	{ "locked_vm of an explicit task", UMEM_ACCT_LOCKED_VM, true },
-	{ "user", UMEM_ACCT_USER, false },
-	{ "explicit user", UMEM_ACCT_USER, true },
+	{ "8 whole pages", 0, 8 * PAGE_SIZE, 8 },
+	{ "8 pages' bytes from mid-page", 100, 8 * PAGE_SIZE, 9 },
+	{ "one byte", PAGE_SIZE - 1, 1, 1 },
 };
 
 static void umem_test_acct_desc(const struct umem_test_acct_case *c, char *desc)
@@ -1320,31 +1319,21 @@ static void umem_test_acct(struct kunit *test)
 	const struct umem_test_acct_case *c = test->param_value;
 	struct umem_test_ctx *ctx = test->priv;
 	struct umem_test_counters before, want;
-	struct umem_args args = {
-		.length = 8 * PAGE_SIZE,
-		.acct.mode = c->mode,
-	};
+	struct umem_args args = { .length = c->length };
 	struct umem *umem;
 
-	args.start = umem_test_mmap_anon(test, args.length, PROT_READ | PROT_WRITE);
-	umem_test_fill(test, args.start, args.length);
-	if (c->explicit_owner) {
-		args.acct.task = current;
-		args.acct.user = ctx->user;
-	}
+	args.start = umem_test_mmap_anon(test, 10 * PAGE_SIZE,
+					 PROT_READ | PROT_WRITE);
+	umem_test_fill(test, args.start, 10 * PAGE_SIZE);
+	args.start += c->offset;
 
 	umem_test_snapshot(ctx, &before);
 	umem = umem_test_get(test, &args);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, umem);
-	KUNIT_ASSERT_EQ(test, umem->npages, 8);
+	KUNIT_ASSERT_EQ(test, umem->npages, c->npages);
 
 	want = before;
-	if (c->mode == UMEM_ACCT_PINNED_VM)
-		want.pinned_vm += umem->npages;
-	else if (c->mode == UMEM_ACCT_LOCKED_VM)
-		want.locked_vm += umem->npages;
-	else if (c->mode == UMEM_ACCT_USER)
-		want.user_locked_vm += umem->npages;
+	want.pinned_vm += c->npages;
 	umem_test_expect_charges(test, &want);
 
 	umem_test_put(test, umem);
@@ -1388,24 +1377,12 @@ static void umem_test_set_memlock(struct kunit *test, unsigned long bytes)
 	KUNIT_ASSERT_EQ(test, rlimit(RLIMIT_MEMLOCK), bytes);
 }
 
-static const struct umem_test_acct_case umem_test_rlimit_cases[] = {
-	{ "pinned_vm", UMEM_ACCT_PINNED_VM, false },
-	{ "locked_vm", UMEM_ACCT_LOCKED_VM, false },
-	{ "user", UMEM_ACCT_USER, false },
-};
-
-KUNIT_ARRAY_PARAM(umem_test_rlimit, umem_test_rlimit_cases, umem_test_acct_desc);
-
 static void umem_test_rlimit(struct kunit *test)
 {
-	const struct umem_test_acct_case *c = test->param_value;
 	struct umem_test_ctx *ctx = test->priv;
 	const unsigned long npages = 4;
 	struct umem_test_counters before;
-	struct umem_args args = {
-		.length = npages * PAGE_SIZE,
-		.acct.mode = c->mode,
-	};
+	struct umem_args args = { .length = npages * PAGE_SIZE };
 	unsigned long charged;
 	struct umem *umem;
 	long held;
@@ -1414,12 +1391,7 @@ static void umem_test_rlimit(struct kunit *test)
 	umem_test_fill(test, args.start, args.length);
 
 	umem_test_snapshot(ctx, &before);
-	if (c->mode == UMEM_ACCT_PINNED_VM)
-		charged = before.pinned_vm;
-	else if (c->mode == UMEM_ACCT_LOCKED_VM)
-		charged = before.locked_vm;
-	else
-		charged = before.user_locked_vm;
+	charged = before.pinned_vm;
 
 	/* One page short: refused before anything is pinned or charged. */
 	umem_test_set_memlock(test, (charged + npages - 1) << PAGE_SHIFT);
@@ -1480,49 +1452,39 @@ struct umem_test_bad_case {
 	size_t length;
 	unsigned int flags;
 	unsigned int max_seg_size;
-	int mode;
 	int err;
 };
 
 #define UMEM_TEST_BIG_PAGES	(PAGE_SIZE / sizeof(struct page *) + 100)
 
 static const struct umem_test_bad_case umem_test_bad_cases[] = {
-	{ "zero length", UMEM_TEST_RW, 0, 0, 0, 0, UMEM_ACCT_PINNED_VM, -EINVAL },
-	{ "start + length wraps", UMEM_TEST_RW, 0, SIZE_MAX, 0, 0,
-	  UMEM_ACCT_PINNED_VM, -EINVAL },
+	{ "zero length", UMEM_TEST_RW, 0, 0, 0, 0, -EINVAL },
+	{ "start + length wraps", UMEM_TEST_RW, 0, SIZE_MAX, 0, 0, -EINVAL },
 	{ "last byte of the address space", UMEM_TEST_ABS, ULONG_MAX, 1, 0, 0,
-	  UMEM_ACCT_PINNED_VM, -EINVAL },
+	  -EINVAL },
 	{ "ends above TASK_SIZE", UMEM_TEST_TASK_SIZE, -PAGE_SIZE,
-	  2 * PAGE_SIZE, 0, 0, UMEM_ACCT_PINNED_VM, -EFAULT },
+	  2 * PAGE_SIZE, 0, 0, -EFAULT },
 	{ "ends one byte above TASK_SIZE", UMEM_TEST_TASK_SIZE, -PAGE_SIZE,
-	  PAGE_SIZE + 1, UMEM_WRITE, 0, UMEM_ACCT_PINNED_VM, -EFAULT },
-	{ "starts at TASK_SIZE", UMEM_TEST_TASK_SIZE, 0, 1, 0, 0,
-	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	  PAGE_SIZE + 1, UMEM_WRITE, 0, -EFAULT },
+	{ "starts at TASK_SIZE", UMEM_TEST_TASK_SIZE, 0, 1, 0, 0, -EFAULT },
 	{ "unmapped hole mid-range", UMEM_TEST_HOLE, 0, 3 * PAGE_SIZE, 0, 0,
-	  UMEM_ACCT_PINNED_VM, -EFAULT },
-	{ "unmapped hole mid-range, write", UMEM_TEST_HOLE, 100, 2 * PAGE_SIZE,
-	  UMEM_WRITE, 0, UMEM_ACCT_LOCKED_VM, -EFAULT },
-	{ "unmapped hole after the first batch", UMEM_TEST_BIG_HOLE, 0,
-	  UMEM_TEST_BIG_PAGES * PAGE_SIZE, UMEM_WRITE, 0, UMEM_ACCT_USER,
 	  -EFAULT },
-	{ "PROT_NONE", UMEM_TEST_PROT_NONE, 0, PAGE_SIZE, 0, 0,
-	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	{ "unmapped hole mid-range, write", UMEM_TEST_HOLE, 100, 2 * PAGE_SIZE,
+	  UMEM_WRITE, 0, -EFAULT },
+	{ "unmapped hole after the first batch", UMEM_TEST_BIG_HOLE, 0,
+	  UMEM_TEST_BIG_PAGES * PAGE_SIZE, UMEM_WRITE, 0, -EFAULT },
+	{ "PROT_NONE", UMEM_TEST_PROT_NONE, 0, PAGE_SIZE, 0, 0, -EFAULT },
 	{ "PROT_NONE, write", UMEM_TEST_PROT_NONE, 0, PAGE_SIZE, UMEM_WRITE, 0,
-	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	  -EFAULT },
 	{ "write pin of a read-only mapping", UMEM_TEST_RO, 0, 2 * PAGE_SIZE,
-	  UMEM_WRITE, 0, UMEM_ACCT_PINNED_VM, -EFAULT },
-	{ "VM_IO mapping", UMEM_TEST_IO, 0, 2 * PAGE_SIZE, 0, 0,
-	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	  UMEM_WRITE, 0, -EFAULT },
+	{ "VM_IO mapping", UMEM_TEST_IO, 0, 2 * PAGE_SIZE, 0, 0, -EFAULT },
 	{ "VM_PFNMAP mapping", UMEM_TEST_PFNMAP, 0, 2 * PAGE_SIZE, UMEM_WRITE, 0,
-	  UMEM_ACCT_PINNED_VM, -EFAULT },
+	  -EFAULT },
 	{ "max_seg_size below PAGE_SIZE", UMEM_TEST_RW, 0, PAGE_SIZE, 0,
-	  PAGE_SIZE - 1, UMEM_ACCT_PINNED_VM, -EINVAL },
-	{ "max_seg_size 1", UMEM_TEST_RW, 0, PAGE_SIZE, 0, 1,
-	  UMEM_ACCT_PINNED_VM, -EINVAL },
-	{ "unknown flag", UMEM_TEST_RW, 0, PAGE_SIZE, BIT(1), 0,
-	  UMEM_ACCT_PINNED_VM, -EINVAL },
-	{ "unknown accounting mode", UMEM_TEST_RW, 0, PAGE_SIZE, 0, 0,
-	  UMEM_ACCT_USER + 1, -EINVAL },
+	  PAGE_SIZE - 1, -EINVAL },
+	{ "max_seg_size 1", UMEM_TEST_RW, 0, PAGE_SIZE, 0, 1, -EINVAL },
+	{ "unknown flag", UMEM_TEST_RW, 0, PAGE_SIZE, BIT(1), 0, -EINVAL },
 };
 
 static void umem_test_bad_desc(const struct umem_test_bad_case *c, char *desc)
@@ -1634,7 +1596,6 @@ static void umem_test_bad_input(struct kunit *test)
 		.length = c->length,
 		.flags = c->flags,
 		.max_seg_size = c->max_seg_size,
-		.acct.mode = c->mode,
 	};
 	struct umem *umem;
 	long held;
@@ -1873,7 +1834,6 @@ static void umem_test_huge(struct kunit *test, unsigned long addr,
 		.length = 2 * hsize,
 		.flags = UMEM_WRITE,
 		.max_seg_size = hsize,
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 		.acct.lock_cap = true,
 	};
 	unsigned int i, nr_runs;
@@ -1962,7 +1922,6 @@ static void umem_test_thp(struct kunit *test)
 	const unsigned long hsize = HPAGE_PMD_SIZE;
 	struct umem_args args = {
 		.length = 2 * hsize,
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 		.acct.lock_cap = true,
 	};
 	unsigned long addr, huge;
@@ -2059,7 +2018,6 @@ static void umem_test_reserved(struct kunit *test)
 {
 	struct umem_args args = {
 		.length = PAGE_SIZE,
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 	};
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
@@ -2120,7 +2078,6 @@ static void umem_test_tagged(struct kunit *test)
 	unsigned long addr, tagged;
 	struct umem_args args = {
 		.length = len,
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 	};
 	struct umem *umem, *tumem;
 
@@ -2164,7 +2121,6 @@ static void umem_test_free_clean(struct kunit *test)
 	struct umem_args args = {
 		.length = PAGE_SIZE,
 		.flags = UMEM_WRITE,
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 	};
 	struct umem_test_ctx *ctx = test->priv;
 	struct folio *folio;
@@ -2202,7 +2158,6 @@ static void umem_test_fail_nth(struct kunit *test)
 		.length = len,
 		.flags = UMEM_WRITE,
 		.max_seg_size = PAGE_SIZE,	/* one entry a page: several chunks */
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 	};
 	unsigned int n, injected = 0;
 	struct umem *umem = NULL;
@@ -2320,7 +2275,7 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_sgt_pgsz, umem_test_sgt_gen_params),
 	KUNIT_CASE_PARAM(umem_test_sgt_pgsz_umem, umem_test_view_gen_params),
 	KUNIT_CASE_PARAM(umem_test_acct, umem_test_acct_gen_params),
-	KUNIT_CASE_PARAM(umem_test_rlimit, umem_test_rlimit_gen_params),
+	KUNIT_CASE(umem_test_rlimit),
 	KUNIT_CASE_PARAM(umem_test_bad_input, umem_test_bad_gen_params),
 	KUNIT_CASE(umem_test_stream),
 	KUNIT_CASE(umem_test_reserved),

@@ -128,7 +128,6 @@ struct ib_umem *ib_umem_get(struct ib_device *device, unsigned long addr,
 		.start = addr,
 		.length = size,
 		.max_seg_size = ib_dma_max_seg_size(device),
-		.acct.mode = UMEM_ACCT_PINNED_VM,
 	};
 	unsigned long dma_attr = 0;
 	struct ib_umem *umem;

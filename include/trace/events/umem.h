@@ -13,18 +13,6 @@
 #include <linux/tracepoint.h>
 #include <linux/umem.h>
 
-TRACE_DEFINE_ENUM(UMEM_ACCT_NONE);
-TRACE_DEFINE_ENUM(UMEM_ACCT_PINNED_VM);
-TRACE_DEFINE_ENUM(UMEM_ACCT_LOCKED_VM);
-TRACE_DEFINE_ENUM(UMEM_ACCT_USER);
-
-#define show_umem_acct_mode(mode)					\
-	__print_symbolic(mode,						\
-			 { UMEM_ACCT_NONE,	"none" },		\
-			 { UMEM_ACCT_PINNED_VM,	"pinned_vm" },		\
-			 { UMEM_ACCT_LOCKED_VM,	"locked_vm" },		\
-			 { UMEM_ACCT_USER,	"user" })
-
 TRACE_EVENT(umem_pin,
 
 	TP_PROTO(const struct umem_args *args, const struct umem *umem,
@@ -38,7 +26,6 @@ TRACE_EVENT(umem_pin,
 		__field(unsigned long, npages)
 		__field(unsigned int, nents)
 		__field(bool, writable)
-		__field(int, acct_mode)
 		__field(u64, duration_ns)
 		__field(int, ret)
 	),
@@ -49,16 +36,14 @@ TRACE_EVENT(umem_pin,
 		__entry->npages = IS_ERR(umem) ? 0 : umem->npages;
 		__entry->nents = IS_ERR(umem) ? 0 : umem_nents(umem);
 		__entry->writable = args->flags & UMEM_WRITE;
-		__entry->acct_mode = args->acct.mode;
 		__entry->duration_ns = duration_ns;
 		__entry->ret = PTR_ERR_OR_ZERO(umem);
 	),
 
-	TP_printk("start=0x%lx length=%zu npages=%lu nents=%u writable=%d acct=%s duration_ns=%llu ret=%d",
+	TP_printk("start=0x%lx length=%zu npages=%lu nents=%u writable=%d duration_ns=%llu ret=%d",
 		  __entry->start, __entry->length, __entry->npages,
-		  __entry->nents, __entry->writable,
-		  show_umem_acct_mode(__entry->acct_mode),
-		  __entry->duration_ns, __entry->ret)
+		  __entry->nents, __entry->writable, __entry->duration_ns,
+		  __entry->ret)
 );
 
 TRACE_EVENT(umem_release,

@@ -257,24 +257,22 @@ static int umem_ioctl(int fd, unsigned long op, struct test_umem_cmd *cmd)
 }
 
 static int pin_release(int fd, const void *addr, size_t len, unsigned int flags,
-		       unsigned int acct, struct test_umem_cmd *cmd)
+		       struct test_umem_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->addr = (uintptr_t)addr;
 	cmd->length = len;
 	cmd->flags = flags;
-	cmd->acct = acct;
 	return umem_ioctl(fd, TEST_UMEM_PIN_RELEASE, cmd);
 }
 
 static int pin(int fd, const void *addr, size_t len, unsigned int flags,
-	       unsigned int acct, struct test_umem_cmd *cmd)
+	       struct test_umem_cmd *cmd)
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->addr = (uintptr_t)addr;
 	cmd->length = len;
 	cmd->flags = flags;
-	cmd->acct = acct;
 	return umem_ioctl(fd, TEST_UMEM_PIN, cmd);
 }
 
@@ -416,8 +414,7 @@ static bool run_case(int fd, enum backing b, size_t size)
 	fill(m.addr, size, b + 1);
 	want = csum(m.addr, size);
 
-	ret = pin_release(fd, m.addr, size, TEST_UMEM_WRITE | TEST_UMEM_DIRTY,
-			  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin_release(fd, m.addr, size, TEST_UMEM_WRITE | TEST_UMEM_DIRTY, &cmd);
 	if (ret) {
 		printf("%-8s %6s  TEST_UMEM_PIN_RELEASE failed: %s\n",
 		       backing_name[b], fmt_size(s1, sizeof(s1), size),
@@ -497,19 +494,18 @@ static void *map_anon(size_t len, int prot)
 }
 
 static void expect_err(int fd, const char *what, const void *addr, size_t len,
-		       unsigned int flags, unsigned int acct, int err)
+		       unsigned int flags, int err)
 {
 	struct test_umem_cmd cmd;
 	int ret;
 
-	ret = pin_release(fd, addr, len, flags, acct, &cmd);
+	ret = pin_release(fd, addr, len, flags, &cmd);
 	check(ret == -err, "%s -> %s (got %s)", what, strerrorname_np(err),
 	      ret ? strerrorname_np(-ret) : "success");
 }
 
 static void test_errors(int fd)
 {
-	const unsigned int pvm = TEST_UMEM_ACCT_PINNED_VM;
 	const size_t len = 4 * page_size;
 	struct test_umem_cmd cmd;
 	char *p, *hole;
@@ -519,37 +515,35 @@ static void test_errors(int fd)
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 7);
 
-	expect_err(fd, "zero length", p, 0, 0, pvm, EINVAL);
-	expect_err(fd, "unknown flag", p, len, 1U << 31, pvm, EINVAL);
-	expect_err(fd, "unknown accounting mode", p, len, 0, 99, EINVAL);
+	expect_err(fd, "zero length", p, 0, 0, EINVAL);
+	expect_err(fd, "unknown flag", p, len, 1U << 31, EINVAL);
 
 	expect_err(fd, "range wrapping past the top of the address space",
-		   (void *)(uintptr_t)-page_size, 2 * page_size, 0, pvm, EINVAL);
+		   (void *)(uintptr_t)-page_size, 2 * page_size, 0, EINVAL);
 	expect_err(fd, "range above TASK_SIZE",
-		   (void *)(uintptr_t)(-2 * page_size), page_size, 0, pvm, EFAULT);
+		   (void *)(uintptr_t)(-2 * page_size), page_size, 0, EFAULT);
 
 	hole = map_anon(len, PROT_READ | PROT_WRITE);
 	munmap(hole, len);
-	expect_err(fd, "unmapped address", hole, len, 0, pvm, EFAULT);
+	expect_err(fd, "unmapped address", hole, len, 0, EFAULT);
 
 	/* A hole after the first page: what was pinned must be undone */
 	munmap(p + page_size, page_size);
-	expect_err(fd, "range with an unmapped hole", p, len, 0, pvm, EFAULT);
+	expect_err(fd, "range with an unmapped hole", p, len, 0, EFAULT);
 	check(status_kb("VmPin") == 0, "VmPin 0 after the failed pin");
 	munmap(p, len);
 
 	p = map_anon(len, PROT_NONE);
-	expect_err(fd, "PROT_NONE read pin", p, len, 0, pvm, EFAULT);
-	expect_err(fd, "PROT_NONE write pin", p, len, TEST_UMEM_WRITE, pvm,
-		   EFAULT);
+	expect_err(fd, "PROT_NONE read pin", p, len, 0, EFAULT);
+	expect_err(fd, "PROT_NONE write pin", p, len, TEST_UMEM_WRITE, EFAULT);
 	munmap(p, len);
 
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 8);
 	mprotect(p, len, PROT_READ);
 	expect_err(fd, "write pin of a PROT_READ mapping", p, len,
-		   TEST_UMEM_WRITE, pvm, EFAULT);
-	ret = pin_release(fd, p, len, 0, pvm, &cmd);
+		   TEST_UMEM_WRITE, EFAULT);
+	ret = pin_release(fd, p, len, 0, &cmd);
 	check(!ret && cmd.checksum == csum(p, len),
 	      "read pin of a PROT_READ mapping reads the data (%s)",
 	      ret ? strerrorname_np(-ret) : "success");
@@ -558,7 +552,6 @@ static void test_errors(int fd)
 
 static void test_unaligned(int fd)
 {
-	const unsigned int pvm = TEST_UMEM_ACCT_PINNED_VM;
 	const size_t len = 8 * page_size;
 	struct test_umem_cmd cmd;
 	char *p;
@@ -568,22 +561,22 @@ static void test_unaligned(int fd)
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 9);
 
-	ret = pin_release(fd, p + 100, 5000, TEST_UMEM_WRITE, pvm, &cmd);
+	ret = pin_release(fd, p + 100, 5000, TEST_UMEM_WRITE, &cmd);
 	check(!ret && cmd.npages == 2 && cmd.checksum == csum(p + 100, 5000),
 	      "5000 bytes at offset 100: %llu pages, data %s",
 	      (unsigned long long)cmd.npages,
 	      !ret && cmd.checksum == csum(p + 100, 5000) ? "ok" : "BAD");
 
-	ret = pin_release(fd, p + page_size - 1, 2, 0, pvm, &cmd);
+	ret = pin_release(fd, p + page_size - 1, 2, 0, &cmd);
 	check(!ret && cmd.npages == 2 && cmd.checksum == csum(p + page_size - 1, 2),
 	      "2 bytes across a page boundary: %llu pages",
 	      (unsigned long long)cmd.npages);
 
-	ret = pin_release(fd, p + 3, 1, 0, pvm, &cmd);
+	ret = pin_release(fd, p + 3, 1, 0, &cmd);
 	check(!ret && cmd.npages == 1 && cmd.checksum == csum(p + 3, 1),
 	      "1 byte: %llu pages", (unsigned long long)cmd.npages);
 
-	ret = pin_release(fd, p + 8, len - 8 - 3, 0, pvm, &cmd);
+	ret = pin_release(fd, p + 8, len - 8 - 3, 0, &cmd);
 	check(!ret && cmd.npages == len / page_size &&
 	      cmd.checksum == csum(p + 8, len - 8 - 3),
 	      "%zu bytes at offset 8: %llu pages", len - 11,
@@ -607,7 +600,7 @@ static void test_kept(int fd, size_t size)
 	fill(p, len, 10);
 	lck0 = status_kb("VmLck");
 
-	ret = pin(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin(fd, p, len, TEST_UMEM_WRITE, &cmd);
 	h1 = cmd.handle;
 	check(!ret && h1 && cmd.checksum == csum(p, len),
 	      "TEST_UMEM_PIN pinned_vm: handle %llu (%s)",
@@ -615,25 +608,26 @@ static void test_kept(int fd, size_t size)
 	check(status_kb("VmPin") == kb, "VmPin %ld kB while pinned, expected %ld",
 	      status_kb("VmPin"), kb);
 
-	ret = pin(fd, p, len, 0, TEST_UMEM_ACCT_LOCKED_VM, &cmd);
+	ret = pin(fd, p, len, 0, &cmd);
 	h2 = cmd.handle;
-	check(!ret && h2 && h2 != h1, "TEST_UMEM_PIN locked_vm: handle %llu (%s)",
+	check(!ret && h2 && h2 != h1, "TEST_UMEM_PIN read-only: handle %llu (%s)",
 	      (unsigned long long)h2, ret ? strerrorname_np(-ret) : "success");
+	check(status_kb("VmPin") == 2 * kb, "VmPin %ld kB with two pins, expected %ld",
+	      status_kb("VmPin"), 2 * kb);
 	lck = status_kb("VmLck");
-	check(lck - lck0 == kb, "VmLck grew by %ld kB, expected %ld",
-	      lck - lck0, kb);
+	check(lck == lck0, "VmLck unchanged (%ld kB): umem charges pinned_vm only",
+	      lck);
 
-	ret = pin(fd, p, len, TEST_UMEM_WRITE | TEST_UMEM_DIRTY,
-		  TEST_UMEM_ACCT_USER, &cmd);
+	ret = pin(fd, p, len, TEST_UMEM_WRITE | TEST_UMEM_DIRTY, &cmd);
 	h3 = cmd.handle;
 	check(!ret && h3 && h3 != h1 && h3 != h2,
-	      "TEST_UMEM_PIN user: handle %llu (%s)", (unsigned long long)h3,
+	      "TEST_UMEM_PIN write+dirty: handle %llu (%s)", (unsigned long long)h3,
 	      ret ? strerrorname_np(-ret) : "success");
 
-	check(!release(fd, h1), "TEST_UMEM_RELEASE pinned_vm pin");
-	check(status_kb("VmPin") == 0, "VmPin back to 0");
-	check(!release(fd, h2), "TEST_UMEM_RELEASE locked_vm pin");
-	check(status_kb("VmLck") == lck0, "VmLck back to %ld kB", lck0);
+	check(!release(fd, h1), "TEST_UMEM_RELEASE first pin");
+	check(!release(fd, h2), "TEST_UMEM_RELEASE second pin");
+	check(status_kb("VmPin") == kb, "VmPin %ld kB: the kept pin's only",
+	      status_kb("VmPin"));
 	ret = release(fd, h1);
 	check(ret == -ENOENT, "second release of a handle -> ENOENT (got %s)",
 	      ret ? strerrorname_np(-ret) : "success");
@@ -643,12 +637,11 @@ static void test_kept(int fd, size_t size)
 	fd2 = open(DEVICE, O_RDWR);
 	check(fd2 >= 0, "second open of " DEVICE);
 	if (fd2 >= 0) {
-		ret = pin(fd2, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM,
-			  &cmd);
-		check(!ret && status_kb("VmPin") == kb,
+		ret = pin(fd2, p, len, TEST_UMEM_WRITE, &cmd);
+		check(!ret && status_kb("VmPin") == 2 * kb,
 		      "pin on a second file: VmPin %ld kB", status_kb("VmPin"));
 		close(fd2);
-		check(status_kb("VmPin") == 0, "close releases the pins: VmPin %ld kB",
+		check(status_kb("VmPin") == kb, "close releases its pins: VmPin %ld kB",
 		      status_kb("VmPin"));
 	}
 
@@ -658,8 +651,7 @@ static void test_kept(int fd, size_t size)
 	if (pid == 0) {
 		int cfd = open(DEVICE, O_RDWR);
 
-		if (cfd < 0 || pin(cfd, p, len, TEST_UMEM_WRITE,
-				   TEST_UMEM_ACCT_PINNED_VM, &cmd))
+		if (cfd < 0 || pin(cfd, p, len, TEST_UMEM_WRITE, &cmd))
 			_exit(1);
 		_exit(0);
 	}
@@ -718,42 +710,25 @@ static void rlimit_child(void)
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	fill(p, len, 11);
 
-	ret = pin_release(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM,
-			  &cmd);
+	ret = pin_release(fd, p, len, TEST_UMEM_WRITE, &cmd);
 	check(ret == -ENOMEM, "1M over a 64K limit, pinned_vm -> ENOMEM (got %s)",
 	      ret ? strerrorname_np(-ret) : "success");
 	check(status_kb("VmPin") == 0, "VmPin stays 0 (%ld kB)",
 	      status_kb("VmPin"));
 
-	ret = pin(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin(fd, p, len, TEST_UMEM_WRITE, &cmd);
 	check(ret == -ENOMEM, "1M kept pin over the limit, pinned_vm -> ENOMEM (got %s)",
 	      ret ? strerrorname_np(-ret) : "success");
 
-	ret = pin_release(fd, p, len, 0, TEST_UMEM_ACCT_LOCKED_VM, &cmd);
-	check(ret == -ENOMEM, "1M over a 64K limit, locked_vm -> ENOMEM (got %s)",
-	      ret ? strerrorname_np(-ret) : "success");
-	check(status_kb("VmLck") == 0, "VmLck stays 0 (%ld kB)",
-	      status_kb("VmLck"));
-
-	ret = pin_release(fd, p, len, 0, TEST_UMEM_ACCT_USER, &cmd);
-	check(ret == -ENOMEM, "1M over a 64K limit, user -> ENOMEM (got %s)",
-	      ret ? strerrorname_np(-ret) : "success");
-
-	ret = pin_release(fd, p, len, 0, TEST_UMEM_ACCT_NONE, &cmd);
-	check(ret == -EPERM, "unaccounted pin without CAP_IPC_LOCK -> EPERM (got %s)",
-	      ret ? strerrorname_np(-ret) : "success");
-
-	ret = pin_release(fd, p, small, TEST_UMEM_WRITE,
-			  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin_release(fd, p, small, TEST_UMEM_WRITE, &cmd);
 	check(!ret && cmd.checksum == csum(p, small),
 	      "32K under the 64K limit, pinned_vm, pins (%s)",
 	      ret ? strerrorname_np(-ret) : "success");
 
-	ret = pin(fd, p, small, 0, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin(fd, p, small, 0, &cmd);
 	check(!ret && status_kb("VmPin") == (long)(small / 1024),
 	      "32K kept pin: VmPin %ld kB", status_kb("VmPin"));
-	ret = pin(fd, p + small, small + page_size, 0,
-		  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin(fd, p + small, small + page_size, 0, &cmd);
 	check(ret == -ENOMEM, "second pin past the limit -> ENOMEM (got %s)",
 	      ret ? strerrorname_np(-ret) : "success");
 	close(fd);
@@ -857,14 +832,12 @@ static void superpriv_child(int fd)
 	flags = task_flags();
 	check(!(flags & PF_SUPERPRIV), "PF_SUPERPRIV clear before pinning (flags %#lx)",
 	      flags);
-	ret = pin_release(fd, p, SZ_64K, TEST_UMEM_WRITE,
-			  TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin_release(fd, p, SZ_64K, TEST_UMEM_WRITE, &cmd);
 	flags = task_flags();
 	check(!ret && !(flags & PF_SUPERPRIV),
 	      "64K under a 1M limit as root: pinned (%s), no capability check (flags %#lx)",
 	      ret ? strerrorname_np(-ret) : "success", flags);
-	ret = pin_release(fd, p, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM,
-			  &cmd);
+	ret = pin_release(fd, p, len, TEST_UMEM_WRITE, &cmd);
 	flags = task_flags();
 	check(!ret && (flags & PF_SUPERPRIV) && flags != ~0UL,
 	      "2M over a 1M limit as root: CAP_IPC_LOCK asked and used (%s, flags %#lx)",
@@ -923,7 +896,7 @@ static void test_kill(int fd)
 
 	printf("# SIGKILL during a pin:\n");
 	p = map_anon(ref_len, PROT_READ | PROT_WRITE);
-	ret = pin(fd, p, ref_len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+	ret = pin(fd, p, ref_len, TEST_UMEM_WRITE, &cmd);
 	ref_ns = cmd.pin_ns;
 	check(!ret && ref_ns, "reference pin of 16M of untouched 4K pages: %llu ms",
 	      (unsigned long long)ref_ns / 1000000);
@@ -944,7 +917,7 @@ static void test_kill(int fd)
 		close(pfd[0]);
 		if (write(pfd[1], "x", 1) != 1)
 			_exit(1);
-		pin(fd, q, len, TEST_UMEM_WRITE, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+		pin(fd, q, len, TEST_UMEM_WRITE, &cmd);
 		_exit(0);
 	}
 	close(pfd[1]);
@@ -1003,7 +976,7 @@ static void *rlimit_race_thread(void *arg)
 	int i, ret, held, max;
 
 	for (i = 0; i < RACE_ROUNDS; i++) {
-		ret = pin(rr->fd, rr->mem, SZ_64K, 0, TEST_UMEM_ACCT_PINNED_VM, &cmd);
+		ret = pin(rr->fd, rr->mem, SZ_64K, 0, &cmd);
 		if (ret) {
 			if (ret == -ENOMEM)
 				rr->refused++;
