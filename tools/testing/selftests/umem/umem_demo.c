@@ -53,6 +53,7 @@
 #define SZ_1M		(1024UL * 1024)
 #define SZ_2M		(2 * SZ_1M)
 #define SZ_1G		(1024 * SZ_1M)
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NOBODY		65534
 #define CAP_IPC_LOCK_BIT 14
 
@@ -1073,6 +1074,149 @@ static void test_rlimit(void)
 	      !WEXITSTATUS(status), "RLIMIT race child ran to the end");
 }
 
+/*
+ * After iommufd's fail_nth selftest: fail the Nth fault-injection point
+ * (umem's fail_umem points: the charge, the page of runs, each GUP call,
+ * each table chunk; and any slab allocation) that TEST_UMEM_PIN_RELEASE
+ * reaches in this thread, for N = 1, 2, ... until the call runs through
+ * with fewer than N points.  After each injected failure: ENOMEM, EFAULT
+ * or EINTR, VmPin and the FOLL_PIN balance back, and the same pin works.
+ */
+#define DEBUGFS		"/sys/kernel/debug"
+#define FAILNTH_MAX	2000
+
+static const char *const fault_knob[][2] = {
+	{ DEBUGFS "/failslab/ignore-gfp-wait", "N" },
+	{ DEBUGFS "/failslab/verbose", "0" },
+	{ DEBUGFS "/fail_umem/verbose", "0" },
+};
+
+static int knob(const char *path, char *buf, size_t len, bool wr)
+{
+	int fd = open(path, wr ? O_WRONLY : O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = wr ? write(fd, buf, strlen(buf)) : read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	if (!wr)
+		buf[n] = '\0';
+	return 0;
+}
+
+static long long pins_held(void)
+{
+	vmstat_refresh();
+	return read_vmstat("nr_foll_pin_acquired") -
+	       read_vmstat("nr_foll_pin_released");
+}
+
+static void fail_nth_sweep(int fd, enum backing b, size_t size)
+{
+	unsigned int n, injected = 0, absorbed = 0, errs[3] = { 0 };
+	char saved[ARRAY_SIZE(fault_knob)][32], path[64], buf[32], sz[32];
+	long long held0 = pins_held();
+	long pin0 = status_kb("VmPin");
+	struct test_umem_cmd cmd;
+	struct mapping m;
+	const char *why = NULL;
+	int nfd = -1, ret;
+	unsigned int i;
+
+	memset(saved, 0, sizeof(saved));
+	fmt_size(sz, sizeof(sz), size);
+	if (map_backing(b, size, &m)) {
+		check(false, "fail-nth %s %s: map: %s", backing_name[b], sz,
+		      strerror(errno));
+		return;
+	}
+	fill(m.addr, size, 42);
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)gettid());
+	nfd = open(path, O_RDWR);
+	if (nfd < 0) {
+		why = "cannot open fail-nth";
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(fault_knob); i++) {
+		snprintf(buf, sizeof(buf), "%s", fault_knob[i][1]);
+		if (knob(fault_knob[i][0], saved[i], sizeof(saved[i]), false) ||
+		    knob(fault_knob[i][0], buf, sizeof(buf), true)) {
+			why = "cannot set the failslab/fail_umem knobs";
+			goto out;
+		}
+	}
+	for (n = 1; n <= FAILNTH_MAX; n++) {
+		int len = snprintf(buf, sizeof(buf), "%u", n);
+
+		if (pwrite(nfd, buf, len, 0) != len) {
+			why = "cannot write fail-nth";
+			goto out;
+		}
+		ret = pin_release(fd, m.addr, size, TEST_UMEM_WRITE, &cmd);
+		if (pread(nfd, buf, sizeof(buf) - 1, 0) <= 0) {
+			why = "cannot read fail-nth";
+			goto out;
+		}
+		if (atoi(buf) > 0) {
+			/* fewer than n points: the call ran through */
+			if (pwrite(nfd, "0", 1, 0) != 1 || ret ||
+			    cmd.checksum != csum(m.addr, size))
+				why = "the pin without a fault failed or read wrong bytes";
+			break;
+		}
+		injected++;
+		if (!ret)
+			absorbed++;
+		else if (ret == -ENOMEM || ret == -EFAULT || ret == -EINTR)
+			errs[ret == -ENOMEM ? 0 : ret == -EFAULT ? 1 : 2]++;
+		else
+			why = "an errno other than ENOMEM, EFAULT or EINTR";
+		if (!why && (status_kb("VmPin") != pin0 || pins_held() != held0))
+			why = "VmPin or the FOLL_PIN balance not back";
+		if (!why && pin_release(fd, m.addr, size, TEST_UMEM_WRITE, &cmd))
+			why = "the pin after an injected failure failed";
+		if (why) {
+			printf("# fault %u: %s (%s)\n", n, why,
+			       ret ? strerrorname_np(-ret) : "success");
+			goto out;
+		}
+	}
+	if (n > FAILNTH_MAX)
+		why = "still injecting after FAILNTH_MAX points";
+	printf(
+	       "# fail-nth TEST_UMEM_PIN_RELEASE %s %s: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)\n",
+	       backing_name[b], sz, injected, errs[0], errs[1], errs[2],
+	       absorbed);
+	if (!why && !injected)
+		why = "no point injected";
+out:
+	for (i = 0; i < ARRAY_SIZE(fault_knob); i++)
+		if (saved[i][0])
+			knob(fault_knob[i][0], saved[i], sizeof(saved[i]), true);
+	if (nfd >= 0)
+		close(nfd);
+	munmap(m.base, m.maplen);
+	check(!why,
+	      "fail-nth sweep of a %s %s pin: clean errno, nothing left pinned or charged, retry works%s%s",
+	      backing_name[b], sz, why ? ": " : "", why ? why : "");
+}
+
+static void test_fail_nth(int fd)
+{
+	printf("# fault injection:\n");
+	if (access(DEBUGFS "/fail_umem", F_OK)) {
+		printf("# skipped: no " DEBUGFS "/fail_umem (CONFIG_FAULT_INJECTION_DEBUG_FS)\n");
+		return;
+	}
+	fail_nth_sweep(fd, BACK_4K, SZ_2M);
+	fail_nth_sweep(fd, BACK_THP, 4 * SZ_1M);
+	fail_nth_sweep(fd, BACK_HUGETLB, 4 * SZ_1M);
+}
+
 static void print_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -1167,6 +1311,7 @@ int main(int argc, char **argv)
 		test_kept(fd, size);
 		test_superpriv(fd);
 		test_kill(fd);
+		test_fail_nth(fd);
 		test_root_only();
 		test_rlimit();
 	}
