@@ -14,10 +14,17 @@
  * access error), RLIMIT_MEMLOCK as an unprivileged user, fork with the
  * child writing its copy, no capability check (PF_SUPERPRIV) below the
  * limit for root, rereg of access
- * flags and of the translation, and the VmPin accounting of all of them.
+ * flags and of the translation, munmap/mmap(MAP_FIXED) of part of a range
+ * racing its registration, and the VmPin accounting of all of them.
+ * Last, a fail-nth sweep of ibv_reg_mr() (4K, THP and hugetlb memory):
+ * every fault-injection point the registration reaches is failed in turn
+ * and must leave a clean errno, VmPin and the FOLL_PIN balance unchanged,
+ * and a registration that works after it.
  *
  * Only the behaviour visible to userspace is tested, so the result must be
- * the same whatever implements ib_umem in the kernel.
+ * the same whatever implements ib_umem in the kernel.  The fail-nth sweep
+ * needs umem's fail_umem fault attribute in debugfs and is skipped on a
+ * kernel without it.
  *
  * Output: TAP, "ok N - ..." / "not ok N - ...: reason" per case and the
  * plan at the end, then "N passed, N failed"; the exit status is non-zero
@@ -29,6 +36,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -1366,6 +1376,286 @@ trans_out:
 	report(true, "rereg translation to a new (THP, unaligned) range, data moves");
 }
 
+/*
+ * munmap() and mmap(MAP_FIXED) of 64K in the middle of a 2M range while
+ * ibv_reg_mr() registers it, 200 times: each registration either succeeds
+ * (and deregisters) or fails with EFAULT, and nothing stays pinned.
+ */
+struct race {
+	char *p;
+	int stop;
+};
+
+static void *race_remap(void *arg)
+{
+	struct race *rc = arg;
+
+	while (!__atomic_load_n(&rc->stop, __ATOMIC_RELAXED)) {
+		munmap(rc->p + 16 * SZ_4K, 16 * SZ_4K);
+		mmap(rc->p + 16 * SZ_4K, 16 * SZ_4K, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		memset(rc->p + 16 * SZ_4K, 0x11, 16 * SZ_4K);
+	}
+	return NULL;
+}
+
+static void munmap_race_cases(void)
+{
+	int i, regd = 0, faulted = 0, bad = 0;
+	struct race rc = { 0 };
+	long pin0 = vmpin_kb();
+	struct ibv_mr *mr;
+	pthread_t thr;
+
+	rc.p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rc.p == MAP_FAILED) {
+		fail("mmap: %s", strerror(errno));
+		goto out;
+	}
+	memset(rc.p, 0x22, SZ_2M);
+	if (pthread_create(&thr, NULL, race_remap, &rc)) {
+		fail("pthread_create");
+		goto out;
+	}
+	for (i = 0; i < 200; i++) {
+		mr = ibv_reg_mr(r.pd, rc.p, SZ_2M, ACC_RW);
+		if (mr) {
+			regd++;
+			if (ibv_dereg_mr(mr))
+				bad = EIO;
+		} else if (errno == EFAULT) {
+			faulted++;
+		} else {
+			bad = errno;
+		}
+	}
+	__atomic_store_n(&rc.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(thr, NULL);
+	printf("# munmap race: %d registered, %d EFAULT\n", regd, faulted);
+	if (bad)
+		fail("a registration failed with %s", strerror(bad));
+	check_vmpin(pin0, "after the race");
+out:
+	if (rc.p != MAP_FAILED)
+		munmap(rc.p, SZ_2M);
+	report(true,
+	       "munmap/mmap(MAP_FIXED) racing ibv_reg_mr: each succeeds or fails EFAULT, VmPin back");
+}
+
+/* ---- fault injection ---- */
+
+#define DEBUGFS		"/sys/kernel/debug"
+#define FAILNTH_MAX	2000
+
+struct fault_knob {
+	const char *path;
+	const char *val;	/* what the loop needs */
+	char saved[32];
+};
+
+static struct fault_knob fault_knobs[] = {
+	{ .path = DEBUGFS "/failslab/ignore-gfp-wait", .val = "N" },
+	{ .path = DEBUGFS "/failslab/verbose", .val = "0" },
+	{ .path = DEBUGFS "/fail_umem/verbose", .val = "0" },
+};
+
+static int knob_rw(const char *path, char *buf, size_t len, bool wr)
+{
+	int fd = open(path, wr ? O_WRONLY : O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = wr ? write(fd, buf, strlen(buf)) : read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	if (!wr)
+		buf[n] = '\0';
+	return 0;
+}
+
+/* Set every knob, saving its value; false if one is missing. */
+static bool fault_knobs_set(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fault_knobs); i++) {
+		struct fault_knob *k = &fault_knobs[i];
+		char v[8];
+
+		if (knob_rw(k->path, k->saved, sizeof(k->saved), false))
+			return false;
+		snprintf(v, sizeof(v), "%s", k->val);
+		if (knob_rw(k->path, v, sizeof(v), true))
+			return false;
+	}
+	return true;
+}
+
+static void fault_knobs_restore(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fault_knobs); i++)
+		if (fault_knobs[i].saved[0])
+			knob_rw(fault_knobs[i].path, fault_knobs[i].saved,
+				sizeof(fault_knobs[i].saved), true);
+}
+
+/* nr_foll_pin_acquired - nr_foll_pin_released, folded; LLONG_MIN if unknown */
+static long long foll_pins_held(void)
+{
+	long long acq = -1, rel = -1, v;
+	char name[64];
+	FILE *f;
+	int fd;
+
+	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		if (fd >= 0)
+			close(fd);
+		return LLONG_MIN;
+	}
+	close(fd);
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return LLONG_MIN;
+	while (fscanf(f, "%63s %lld", name, &v) == 2) {
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			acq = v;
+		else if (!strcmp(name, "nr_foll_pin_released"))
+			rel = v;
+	}
+	fclose(f);
+	return acq < 0 || rel < 0 ? LLONG_MIN : acq - rel;
+}
+
+/*
+ * After iommufd's fail_nth selftest: fail the Nth fault-injection point
+ * (any slab allocation, any of umem's fail_umem points: the charge, the
+ * page of runs, each GUP call, each table chunk) that ibv_reg_mr() reaches
+ * in this thread, for N = 1, 2, ... until the call runs through with
+ * fewer than N points.  After each injected failure the call must have
+ * failed with ENOMEM, EFAULT or EINTR, VmPin and the FOLL_PIN balance must
+ * be where they were, and the same registration must then work (and move
+ * data for the first and the last N).  umem's points exist only on a
+ * kernel with umem: elsewhere the case is skipped.
+ */
+static void failnth_case(enum backing bk, size_t len)
+{
+	unsigned int n, injected = 0, nenomem = 0, nefault = 0, neintr = 0;
+	long pin0 = vmpin_kb();
+	long long held0, held;
+	char path[64], buf[16];
+	struct ibv_mr *mr;
+	struct buf b;
+	int fd = -1;
+
+	if (access(DEBUGFS "/fail_umem", F_OK)) {
+		report_skip("no " DEBUGFS "/fail_umem: a kernel without umem",
+			    "fail-nth sweep of ibv_reg_mr of %s of %s",
+			    size_str(len), backing_name[bk]);
+		return;
+	}
+	if (!buf_alloc(&b, bk, len))
+		goto out;
+	/* A first registration warms up libibverbs' and the kernel's caches. */
+	mr = reg(b.base, len, ACC_RW);
+	if (!mr || !dereg(mr))
+		goto out;
+	held0 = foll_pins_held();
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)gettid());
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		fail("open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!fault_knobs_set()) {
+		fail("cannot set the failslab/fail_umem knobs in " DEBUGFS);
+		goto out;
+	}
+	for (n = 1; n <= FAILNTH_MAX; n++) {
+		int err, len_s = snprintf(buf, sizeof(buf), "%u", n);
+
+		if (pwrite(fd, buf, len_s, 0) != len_s) {
+			fail("write %u to fail-nth: %s", n, strerror(errno));
+			break;
+		}
+		mr = ibv_reg_mr(r.pd, b.base, len, ACC_RW);
+		err = errno;
+		if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0) {
+			fail("read fail-nth: %s", strerror(errno));
+			break;
+		}
+		if (atoi(buf) > 0) {
+			/* fewer than n points: the call ran through */
+			if (pwrite(fd, "0", 1, 0) != 1)
+				fail("write 0 to fail-nth: %s", strerror(errno));
+			if (!mr) {
+				fail("ibv_reg_mr failed (%s) with no fault injected",
+				     strerror(err));
+			} else {
+				if (!move_data(b.base, mr, true, "after the sweep"))
+					fail("no data after the sweep");
+				dereg(mr);
+			}
+			break;
+		}
+		injected++;
+		if (mr) {
+			/* the point's failure was absorbed (a retry or a fallback) */
+			dereg(mr);
+		} else if (err == ENOMEM) {
+			nenomem++;
+		} else if (err == EFAULT) {
+			nefault++;
+		} else if (err == EINTR) {
+			neintr++;
+		} else {
+			fail("fault %u: ibv_reg_mr failed with %s", n,
+			     strerror(err));
+			break;
+		}
+		if (!check_vmpin(pin0, "after an injected failure"))
+			break;
+		held = foll_pins_held();
+		if (held != held0) {
+			fail("fault %u: %lld FOLL_PIN pins held, %lld before", n,
+			     held, held0);
+			break;
+		}
+		mr = reg(b.base, len, ACC_RW);
+		if (!mr)
+			break;
+		if (n == 1 && !move_data(b.base, mr, true, "after fault 1")) {
+			dereg(mr);
+			break;
+		}
+		if (!dereg(mr))
+			break;
+	}
+	if (n > FAILNTH_MAX)
+		fail("still injecting after %u points", FAILNTH_MAX);
+	printf(
+	       "# fail-nth ibv_reg_mr %s %s: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)\n",
+	       size_str(len), backing_name[bk], injected, nenomem, nefault,
+	       neintr, injected - nenomem - nefault - neintr);
+out:
+	fault_knobs_restore();
+	if (fd >= 0)
+		close(fd);
+	buf_free(&b);
+	report(check_vmpin(pin0, "at the end of the sweep"),
+	       "fail-nth sweep of ibv_reg_mr of %s of %s: clean errno, VmPin and pins back, retry works",
+	       size_str(len), backing_name[bk]);
+}
+
+static void failnth_cases(void)
+{
+	failnth_case(BACK_4K, 2 * SZ_1M);
+	failnth_case(BACK_THP, 4 * SZ_1M);
+	failnth_case(BACK_HUGETLB, 4 * SZ_1M);
+}
+
 /* ---- main ---- */
 
 static size_t parse_size(const char *s)
@@ -1458,6 +1748,8 @@ int main(int argc, char **argv)
 	kill_cases();
 	superpriv_cases();
 	rereg_cases();
+	munmap_race_cases();
+	failnth_cases();
 
 	dereg(r.lmr);
 	r.lmr = NULL;
