@@ -17,7 +17,13 @@ make -s -C "$src/tools/testing/selftests" TARGETS="umem rdma vfio" \
 	O="$ks" INSTALL_PATH="$ks/install" USERCFLAGS=-Werror \
 	KHDR_INCLUDES="-isystem $khdr" install > "$ks/build.log" 2>&1 ||
 	{ cat "$ks/build.log"; echo "userprogs: kselftest build failed" >&2; exit 1; }
+# lib.mk's install goes on past a target that did not compile: check.
+if grep -q 'Error [0-9]' "$ks/build.log"; then
+	cat "$ks/build.log"; echo "userprogs: kselftest build failed" >&2; exit 1
+fi
 for f in umem/umem_demo rdma/umem_mr_test rdma/umem_mr_demo vfio/umem_vfio_edu; do
+	[ -x "$ks/install/$f" ] ||
+		{ cat "$ks/build.log"; echo "userprogs: $f was not built" >&2; exit 1; }
 	ln -sf "$ks/install/$f" "$top/build/bin/$(basename "$f")"
 done
 # mm's selftest of the run-pinning GUP, against the patched tree's headers

@@ -26,6 +26,14 @@
  *    emulated group (the mtty sample) are pinned, charged and mapped when
  *    edu's group attaches as the first IOMMU domain, reached by the device,
  *    and unpinned/uncharged (but kept) when that domain detaches;
+ *  - mremap() and MADV_DONTNEED of a live mapping: the device follows the
+ *    pinned pages, not the process's view;
+ *  - a bounded fuzz of MAP_DMA/UNMAP_DMA/unmap-all/DMA against a shadow
+ *    model of what is mapped, charged and pinned (seed printed, replayable);
+ *  - a fail-nth sweep of MAP_DMA (4K, THP, hugetlb, THP with dirty
+ *    tracking on): every fault-injection point it reaches failed in turn,
+ *    each leaving a clean errno and nothing mapped, charged or pinned
+ *    (kernels with umem's fail_umem fault attribute only);
  *  - VmLck and /proc/vmstat nr_foll_pin_* balance at the end.
  *
  * With --iommufd the device is opened through its VFIO cdev
@@ -103,6 +111,7 @@
 #define SZ_2M		0x200000UL
 #define SZ_16M		0x1000000UL
 #define SZ_64M		0x4000000UL
+#define SZ_256M		0x10000000UL
 #define SZ_1G		0x40000000UL
 #define SZ_4G		0x100000000ULL
 #define NOBODY		65534
@@ -1415,6 +1424,318 @@ out:
 }
 
 /*
+ * The mapping changes under a live MAP_DMA; the pins keep the pages the
+ * IOMMU maps, whatever happens to the process's view of them:
+ *  - mremap() moves the pages themselves to another address: the device
+ *    reads and writes what the CPU sees at the new address;
+ *  - MADV_DONTNEED drops the process's view: the CPU faults in fresh zero
+ *    pages, the device keeps reaching the pinned ones (its writes are not
+ *    seen by the CPU), VmLck does not change; a new MAP_DMA after
+ *    UNMAP_DMA reaches the new pages.
+ * 4K pages and THP.  The suite's final nr_foll_pin_* balance shows that
+ * the pages dropped from the process were still unpinned at UNMAP_DMA.
+ */
+static void remap_dontneed(enum backing b)
+{
+	const size_t size = 4 * SZ_1M;
+	uint64_t iova = iova_low;
+	long lck0 = vmlck();
+	char what[64];
+	uint8_t *q, *dst;
+	struct buf m;
+	size_t i;
+	int ret;
+
+	snprintf(what, sizeof(what), "live MAP_DMA of %s", backing_name[b]);
+	ret = buf_alloc(b, size, &m);
+	if (ret) {
+		why("mmap: %s", strerror(-ret));
+		check(false, "%s: allocate", what);
+		buf_free(&m);
+		return;
+	}
+	buf_touch(&m);
+	/* a 2M aligned place to move it to */
+	q = mmap(NULL, size + SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (q == MAP_FAILED) {
+		why("mmap: %s", strerror(errno));
+		check(false, "%s: allocate", what);
+		buf_free(&m);
+		return;
+	}
+	dst = (uint8_t *)(((uintptr_t)q + SZ_2M - 1) & ~(SZ_2M - 1));
+	ret = map_rw(iova, m.addr, size);
+	why("MAP_DMA: %s", strerror(-ret));
+	if (!check(!ret, "%s: MAP_DMA", what))
+		goto out;
+
+	if (mremap(m.addr, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, dst) != dst) {
+		why("mremap: %s", strerror(errno));
+		check(false, "%s: mremap() to another address", what);
+		goto unmap;
+	}
+	m.addr = dst;
+	m.base = dst;
+	check(dma_roundtrip(dst, iova, size, 100, SZ_2M - 1000, 2048) &&
+	      dma_roundtrip(dst, iova, size, size - 2048, SZ_4K, 2048),
+	      "%s: after mremap(), the device reads and writes the pages at the new address",
+	      what);
+
+	if (madvise(dst, size, MADV_DONTNEED)) {
+		why("MADV_DONTNEED: %s", strerror(errno));
+		check(false, "%s: MADV_DONTNEED", what);
+		goto unmap;
+	}
+	for (i = 0; i < size && !dst[i]; i += SZ_4K / 2)
+		;
+	why("byte %#zx is %#x", i, i < size ? dst[i] : 0);
+	check(i >= size, "%s: after MADV_DONTNEED the CPU sees zero pages", what);
+	memset(dst + SZ_4K, 0x11, 2048);
+	ret = edu_dma(iova, 0, 2048, false);
+	if (!ret)
+		ret = edu_dma(iova + SZ_4K, 0, 2048, true);
+	for (i = 0; !ret && i < 2048 && dst[SZ_4K + i] == 0x11; i++)
+		;
+	why("edu DMA: %s, CPU byte %zu of the window %#x", strerror(-ret), i,
+	    i < 2048 ? dst[SZ_4K + i] : 0x11);
+	check(!ret && i == 2048,
+	      "%s: after MADV_DONTNEED the device still reaches the pinned pages, not the CPU's",
+	      what);
+	why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+	check(vmlck() - lck0 == (long)(size / 1024),
+	      "%s: MADV_DONTNEED leaves the mapping charged", what);
+	if (!unmap_exact(iova, size))
+		goto out;
+	ret = map_rw(iova, dst, size);
+	why("MAP_DMA: %s", strerror(-ret));
+	check(!ret && dma_roundtrip(dst, iova, size, 0, SZ_2M + 100, 2048),
+	      "%s: a new MAP_DMA after MADV_DONTNEED reaches the new pages", what);
+unmap:
+	unmap_all_quiet();
+out:
+	why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
+	check(vmlck() == lck0, "%s: VmLck back after UNMAP_DMA", what);
+	munmap(q, size + SZ_2M);	/* with the pages mremap() moved there */
+	if (m.base == dst)
+		m.base = NULL;
+	buf_free(&m);
+}
+
+static void case_remap_dontneed(void)
+{
+	remap_dontneed(BACK_4K);
+	remap_dontneed(BACK_THP);
+}
+
+/*
+ * A bounded fuzz of MAP_DMA / UNMAP_DMA against a shadow model of what is
+ * mapped: random mappings of random 4K-aligned pieces of a 4K, a THP and a
+ * hugetlb buffer at random IOVAs of a 64M window (overlaps must fail
+ * EEXIST), unmaps of exact mappings, of random ranges (the v2 rule: a
+ * range that would split a mapping fails EINVAL, otherwise every mapping
+ * inside it goes and the sizes add up) and unmap-all, and now and then a
+ * device DMA through a random live mapping.  After every operation VmLck
+ * and the FOLL_PIN balance must equal the model's: every mapping charges
+ * and pins its pages (a page mapped at two IOVAs counts two).  The seed is
+ * printed; UMEM_VFIO_FUZZ_SEED replays a run, UMEM_VFIO_FUZZ_SECS sets its
+ * length (default 60 s).
+ */
+#define FUZZ_MAPS	64
+#define FUZZ_WINDOW	SZ_64M
+#define FUZZ_BUF	(8 * SZ_1M)
+
+struct fuzz_map {
+	uint64_t iova, size;
+	uint8_t *cpu;
+};
+
+static void case_fuzz(void)
+{
+	static const enum backing backs[] = { BACK_4K, BACK_THP, BACK_HUGETLB };
+	unsigned int seed = (unsigned int)time(NULL), nmaps = 0, i, j;
+	unsigned long ops = 0, nmap = 0, nunmap = 0, nerr = 0, ndma = 0;
+	struct fuzz_map maps[FUZZ_MAPS];
+	struct buf bufs[ARRAY_SIZE(backs)];
+	long long held0 = foll_pin_delta(), pages = 0;
+	double secs = 60, t0 = now_ms();
+	uint64_t win = iova_fit(SZ_256M, FUZZ_WINDOW), got;
+	long lck0 = vmlck();
+	char op[160] = "";
+	bool ok = true;
+	int ret;
+
+	if (getenv("UMEM_VFIO_FUZZ_SEED"))
+		seed = strtoul(getenv("UMEM_VFIO_FUZZ_SEED"), NULL, 0);
+	if (getenv("UMEM_VFIO_FUZZ_SECS"))
+		secs = atof(getenv("UMEM_VFIO_FUZZ_SECS"));
+	info("fuzz: seed %u for %.0f s (UMEM_VFIO_FUZZ_SEED replays it)", seed,
+	     secs);
+	srandom(seed);
+	memset(bufs, 0, sizeof(bufs));
+	for (i = 0; i < ARRAY_SIZE(backs); i++) {
+		ret = buf_alloc(backs[i], FUZZ_BUF, &bufs[i]);
+		if (ret) {
+			why("%s buffer: %s", backing_name[backs[i]], strerror(-ret));
+			ok = false;
+			goto out;
+		}
+		buf_touch(&bufs[i]);
+	}
+	if (win == UINT64_MAX) {
+		why("no 64M IOVA window");
+		ok = false;
+		goto out;
+	}
+	while (ok && now_ms() - t0 < secs * 1000) {
+		unsigned int r = random() % 100;
+
+		ops++;
+		if (r < 50 && nmaps < FUZZ_MAPS) {
+			/* MAP_DMA of a random piece at a random IOVA */
+			struct buf *b = &bufs[random() % ARRAY_SIZE(backs)];
+			uint64_t off = (random() % (FUZZ_BUF / SZ_4K)) * SZ_4K;
+			uint64_t len = (1 + random() % (r < 10 ? 1024 : 64)) * SZ_4K;
+			uint64_t iova = win + (random() % (FUZZ_WINDOW / SZ_4K)) * SZ_4K;
+			bool overlap = false;
+
+			if (off + len > FUZZ_BUF)
+				len = FUZZ_BUF - off;
+			if (iova + len > win + FUZZ_WINDOW)
+				len = win + FUZZ_WINDOW - iova;
+			for (i = 0; i < nmaps; i++)
+				overlap |= iova < maps[i].iova + maps[i].size &&
+					   maps[i].iova < iova + len;
+			snprintf(op, sizeof(op), "MAP_DMA iova +%#llx size %#llx",
+				 (unsigned long long)(iova - win),
+				 (unsigned long long)len);
+			ret = map_rw(iova, b->addr + off, len);
+			nmap++;
+			if (overlap ? ret != -EEXIST : ret != 0) {
+				why("op %lu %s: %s, expected %s", ops, op,
+				    ret ? strerror(-ret) : "success",
+				    overlap ? "EEXIST" : "success");
+				ok = false;
+			} else if (!overlap) {
+				maps[nmaps++] = (struct fuzz_map){ iova, len, b->addr + off };
+				pages += len / SZ_4K;
+			} else {
+				nerr++;
+			}
+		} else if (r < 85 && nmaps) {
+			/* UNMAP_DMA of a mapping, or of a random range */
+			uint64_t iova, len, want = 0, last;
+			int expect = 0;
+
+			if (r < 70) {
+				i = random() % nmaps;
+				iova = maps[i].iova;
+				len = maps[i].size;
+			} else {
+				iova = win + (random() % (FUZZ_WINDOW / SZ_4K)) * SZ_4K;
+				len = (1 + random() % 4096) * SZ_4K;
+				if (iova + len > win + FUZZ_WINDOW)
+					len = win + FUZZ_WINDOW - iova;
+			}
+			last = iova + len - 1;
+			for (i = 0; i < nmaps; i++) {
+				uint64_t end = maps[i].iova + maps[i].size - 1;
+
+				if ((iova > maps[i].iova && iova <= end) ||
+				    (last >= maps[i].iova && last < end))
+					expect = -EINVAL;
+				else if (maps[i].iova >= iova && end <= last)
+					want += maps[i].size;
+			}
+			snprintf(op, sizeof(op), "UNMAP_DMA iova +%#llx size %#llx",
+				 (unsigned long long)(iova - win),
+				 (unsigned long long)len);
+			got = 0;
+			ret = dma_unmap(iova, len, 0, &got);
+			nunmap++;
+			if (ret != expect || (!ret && got != want)) {
+				why("op %lu %s: %s, %#llx bytes; expected %s, %#llx bytes",
+				    ops, op, ret ? strerror(-ret) : "success",
+				    (unsigned long long)got,
+				    expect ? "EINVAL" : "success",
+				    (unsigned long long)want);
+				ok = false;
+			} else if (ret) {
+				nerr++;
+			} else {
+				for (i = j = 0; i < nmaps; i++) {
+					if (maps[i].iova >= iova &&
+					    maps[i].iova + maps[i].size - 1 <= last)
+						pages -= maps[i].size / SZ_4K;
+					else
+						maps[j++] = maps[i];
+				}
+				nmaps = j;
+			}
+		} else if (r < 88) {
+			uint64_t want = 0;
+
+			for (i = 0; i < nmaps; i++)
+				want += maps[i].size;
+			snprintf(op, sizeof(op), "UNMAP_DMA all");
+			got = 0;
+			ret = dma_unmap(0, 0, VFIO_DMA_UNMAP_FLAG_ALL, &got);
+			nunmap++;
+			if (ret || got != want) {
+				why("op %lu %s: %s, %#llx bytes, expected %#llx",
+				    ops, op, ret ? strerror(-ret) : "success",
+				    (unsigned long long)got,
+				    (unsigned long long)want);
+				ok = false;
+			}
+			nmaps = 0;
+			pages = 0;
+		} else if (nmaps) {
+			/* the device reads and writes a live mapping */
+			struct fuzz_map *f = &maps[random() % nmaps];
+			unsigned long len = f->size >= 4 * SZ_4K ? 2048 : 256;
+			uint64_t src, dst;
+
+			if (f->size < 4 * len)
+				continue;
+			src = (random() % (f->size / 2 - len)) & ~7ULL;
+			dst = f->size / 2 + ((random() % (f->size / 2 - len)) & ~7ULL);
+			snprintf(op, sizeof(op), "DMA through iova +%#llx size %#llx",
+				 (unsigned long long)(f->iova - win),
+				 (unsigned long long)f->size);
+			ndma++;
+			if (!dma_roundtrip(f->cpu, f->iova, f->size, src, dst, len)) {
+				/* the reason is dma_roundtrip()'s */
+				info("fuzz: op %lu %s failed", ops, op);
+				ok = false;
+			}
+		}
+		if (ok && (vmlck() - lck0 != pages * 4 ||
+			   foll_pin_delta() - held0 != pages)) {
+			why("op %lu %s: VmLck +%ld kB, %lld pins held; the model: %lld pages",
+			    ops, op, vmlck() - lck0, foll_pin_delta() - held0,
+			    pages);
+			ok = false;
+		}
+	}
+out:
+	unmap_all_quiet();
+	for (i = 0; i < ARRAY_SIZE(backs); i++)
+		buf_free(&bufs[i]);
+	info(
+	     "fuzz: %lu operations (%lu MAP_DMA, %lu UNMAP_DMA, %lu refused as the model said, %lu DMA checks), seed %u",
+	     ops, nmap, nunmap, nerr, ndma, seed);
+	if (ok && (vmlck() != lck0 || foll_pin_delta() != held0)) {
+		why("after the fuzz: VmLck %ld kB (was %ld), %lld pins (was %lld)",
+		    vmlck(), lck0, foll_pin_delta(), held0);
+		ok = false;
+	}
+	check(ok,
+	      "fuzz of MAP_DMA/UNMAP_DMA against a model (seed %u): results, VmLck and pins agree",
+	      seed);
+}
+
+/*
  * Lifecycle: the container fd outlives the mm that was charged. A child
  * maps its own memory through the inherited container and exits with the
  * mapping live: its pages stay pinned by the mapping (the device can still
@@ -2155,6 +2476,169 @@ static void case_pfnmap(void)
 	unmap_all_quiet();
 }
 
+static int read_file(const char *path, char *buf, size_t len);
+
+/*
+ * Fault injection, after iommufd's fail_nth selftest: fail the Nth
+ * fault-injection point (any slab allocation; umem's fail_umem points:
+ * each GUP call of the stream, the page of runs) that MAP_DMA reaches in
+ * this thread, for N = 1, 2, ... until the call runs through with fewer
+ * than N points.  After each injected failure: a clean errno (ENOMEM,
+ * EFAULT or EINTR), nothing left mapped at the IOVA, VmLck and the FOLL_PIN
+ * balance where they were; then the same MAP_DMA works.  The device moves
+ * data through the mapping the sweep ends with.  With dirty tracking on,
+ * MAP_DMA also allocates the mapping's bitmap.  umem's points exist only on
+ * a kernel with umem: elsewhere the case is skipped.
+ */
+#define DEBUGFS		"/sys/kernel/debug"
+#define FAILNTH_MAX	2000
+
+static const char *const fault_knob[][2] = {
+	{ DEBUGFS "/failslab/ignore-gfp-wait", "N" },
+	{ DEBUGFS "/failslab/verbose", "0" },
+	{ DEBUGFS "/fail_umem/verbose", "0" },
+};
+
+static void fail_nth_sweep(enum backing b, size_t size, bool dirty)
+{
+	unsigned int n, injected = 0, absorbed = 0, errs[3] = { 0 };
+	char what[96], sz[32], path[64], buf[16];
+	char saved[ARRAY_SIZE(fault_knob)][32];
+	long long held0 = foll_pin_delta();
+	uint64_t iova = iova_low, got;
+	long lck0 = vmlck();
+	bool ok = false;
+	struct buf m;
+	unsigned int i;
+	int fd = -1, ret;
+
+	snprintf(what, sizeof(what), "fail-nth MAP_DMA of %s %s%s",
+		 backing_name[b], fmt_size(sz, sizeof(sz), size),
+		 dirty ? ", dirty tracking on" : "");
+	memset(saved, 0, sizeof(saved));
+	ret = buf_alloc(b, size, &m);
+	if (ret) {
+		why("mmap/madvise: %s", strerror(-ret));
+		goto out;
+	}
+	buf_touch(&m);
+	if (dirty) {
+		ret = dirty_ctl(VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+		if (ret) {
+			why("DIRTY_PAGES start: %s", strerror(-ret));
+			goto out;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)gettid());
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		why("open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(fault_knob); i++) {
+		if (read_file(fault_knob[i][0], saved[i], sizeof(saved[i])) ||
+		    write_file(fault_knob[i][0], fault_knob[i][1])) {
+			why("cannot set %s", fault_knob[i][0]);
+			goto out;
+		}
+	}
+	for (n = 1; n <= FAILNTH_MAX; n++) {
+		int len = snprintf(buf, sizeof(buf), "%u", n);
+
+		if (pwrite(fd, buf, len, 0) != len) {
+			why("write %u to fail-nth: %s", n, strerror(errno));
+			goto out;
+		}
+		ret = map_rw(iova, m.addr, size);
+		if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0) {
+			why("read fail-nth: %s", strerror(errno));
+			goto out;
+		}
+		if (atoi(buf) > 0) {
+			/* fewer than n points: the call ran through */
+			if (pwrite(fd, "0", 1, 0) != 1 || ret) {
+				why("MAP_DMA with no fault injected: %s",
+				    strerror(-ret));
+				goto out;
+			}
+			break;
+		}
+		injected++;
+		if (!ret) {
+			/* the failure was absorbed (a retry or a fallback) */
+			absorbed++;
+		} else if (ret == -ENOMEM || ret == -EFAULT || ret == -EINTR) {
+			errs[ret == -ENOMEM ? 0 : ret == -EFAULT ? 1 : 2]++;
+			got = 1;
+			if (dma_unmap(iova, size, 0, &got) || got) {
+				why("fault %u: %llu bytes mapped after MAP_DMA failed",
+				    n, (unsigned long long)got);
+				goto out;
+			}
+		} else {
+			why("fault %u: MAP_DMA failed with %s", n, strerror(-ret));
+			goto out;
+		}
+		if (!ret && !unmap_exact(iova, size))
+			goto out;
+		if (vmlck() != lck0 || foll_pin_delta() != held0) {
+			why("fault %u: VmLck %ld kB (was %ld), %lld pins held (was %lld)",
+			    n, vmlck(), lck0, foll_pin_delta(), held0);
+			goto out;
+		}
+		ret = map_rw(iova, m.addr, size);
+		if (ret) {
+			why("fault %u: MAP_DMA after it: %s", n, strerror(-ret));
+			goto out;
+		}
+		if (!unmap_exact(iova, size))
+			goto out;
+	}
+	if (n > FAILNTH_MAX) {
+		why("still injecting after %u points", FAILNTH_MAX);
+		goto out;
+	}
+	info("%s: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)",
+	     what, injected, errs[0], errs[1], errs[2], absorbed);
+	ok = injected > 0 && vmlck() - lck0 == (long)(size / 1024);
+	if (!ok)
+		why("%u points, VmLck %ld kB over %ld", injected, vmlck(), lck0);
+	if (ok)
+		ok = dma_windows(m.addr, iova, size, what);
+	if (!unmap_exact(iova, size))
+		ok = false;
+out:
+	for (i = 0; i < ARRAY_SIZE(fault_knob); i++)
+		if (saved[i][0])
+			write_file(fault_knob[i][0], saved[i]);
+	if (fd >= 0)
+		close(fd);
+	if (dirty)
+		dirty_ctl(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+	unmap_all_quiet();
+	buf_free(&m);
+	if (ok && (vmlck() != lck0 || foll_pin_delta() != held0)) {
+		why("VmLck %ld kB (was %ld), %lld pins held (was %lld)", vmlck(),
+		    lck0, foll_pin_delta(), held0);
+		ok = false;
+	}
+	check(ok, "%s: clean errno, nothing mapped, charged or pinned left, MAP_DMA works after",
+	      what);
+}
+
+static void case_fail_nth(void)
+{
+	if (access(DEBUGFS "/fail_umem", F_OK)) {
+		info("fail-nth MAP_DMA: skipped, no " DEBUGFS "/fail_umem (a kernel without umem)");
+		return;
+	}
+	fail_nth_sweep(BACK_4K, SZ_2M, false);
+	fail_nth_sweep(BACK_THP, 4 * SZ_1M, false);
+	fail_nth_sweep(BACK_HUGETLB, 4 * SZ_1M, false);
+	fail_nth_sweep(BACK_THP, 4 * SZ_1M, true);
+}
+
 static int read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY);
@@ -2653,10 +3137,13 @@ int main(int argc, char **argv)
 	case_rlimit();
 	case_pfnmap();
 	case_fork();
+	case_remap_dontneed();
 	case_exit_with_pins();
 	case_munmap_race();
 	case_kill_loop();
 	case_disable_hugepages();
+	case_fail_nth();
+	case_fuzz();
 	info("API cases took %.1f s", (now_ms() - t0) / 1e3);
 backings:
 
