@@ -93,5 +93,10 @@ vm_suite iommufd-vm-stock env IOMMUFD_TEST_PREBUILT=1 rig/iommufd-test.sh stock
 # that measures nothing. make bench itself uses the release kernels.
 step bench-tiny env BENCH_CONFIG=debug BENCH_VM_START= BENCH_SIZES=8M BENCH_REPS=1 BENCH_OUT=build/bench-tiny benchmarks/bench.sh
 step w1-sparse rig/w1-sparse.sh
+# What the guest suites injected and raced, and what they left (README's
+# "Robustness" table is this file from a full run).
+step robustness-table bash -c 'python3 rig/robustness.py build/selftest-vm.log \
+	build/rdma-vm.log build/vfio-vm.log build/rdma-vm-stock.log \
+	build/vfio-vm-stock.log | tee build/robustness.md'
 
 summary
