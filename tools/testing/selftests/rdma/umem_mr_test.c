@@ -14,8 +14,9 @@
  * access error), RLIMIT_MEMLOCK as an unprivileged user, fork with the
  * child writing its copy, no capability check (PF_SUPERPRIV) below the
  * limit for root, rereg of access
- * flags and of the translation, munmap/mmap(MAP_FIXED) of part of a range
- * racing its registration, and the VmPin accounting of all of them.
+ * flags and of the translation, mremap() and MADV_DONTNEED of a live MR,
+ * munmap/mmap(MAP_FIXED) of part of a range racing its registration, and
+ * the VmPin accounting of all of them.
  * Last, a fail-nth sweep of ibv_reg_mr() (4K, THP and hugetlb memory):
  * every fault-injection point the registration reaches is failed in turn
  * and must leave a clean errno, VmPin and the FOLL_PIN balance unchanged,
@@ -1377,6 +1378,103 @@ trans_out:
 }
 
 /*
+ * The mapping changes under a live MR; the MR keeps the pages it pinned:
+ *  - mremap() moves them to another address: an RDMA WRITE through the MR
+ *    (at its unchanged iova) lands where the CPU now sees the buffer, and
+ *    an RDMA READ returns what the CPU wrote there;
+ *  - MADV_DONTNEED drops the process's view: the CPU sees zero pages, RDMA
+ *    still reaches the pinned ones (a WRITE is not seen by the CPU, a READ
+ *    returns it), VmPin is unchanged until ibv_dereg_mr().
+ * 4K pages and THP; the suite's nr_foll_pin_* balance shows that the pages
+ * dropped from the process were unpinned at deregistration.
+ */
+static void live_mr_case(enum backing bk)
+{
+	const size_t len = 4 * SZ_1M, off = SZ_2M - 100, n = 64 * 1024;
+	char *q = MAP_FAILED, *dst, *iova;
+	struct ibv_mr *mr = NULL;
+	long pin0 = vmpin_kb();
+	struct buf b;
+	uint32_t sd;
+	size_t i;
+
+	memset(&b, 0, sizeof(b));
+	if (!buf_alloc(&b, bk, len))
+		goto out;
+	q = mmap(NULL, len + SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (q == MAP_FAILED) {
+		fail("mmap: %s", strerror(errno));
+		goto out;
+	}
+	dst = (char *)ALIGN_UP((uintptr_t)q, SZ_2M);
+	mr = reg(b.base, len, ACC_RW);
+	if (!mr)
+		goto out;
+	iova = b.base;
+	if (mremap(b.base, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst) != dst) {
+		fail("mremap: %s", strerror(errno));
+		goto out;
+	}
+	sd = seed_ctr++;
+	fill(r.lbuf, n, sd, 0);
+	if (!op_ok(IBV_WR_RDMA_WRITE, r.lbuf, r.lmr->lkey, n, iova + off,
+		   mr->rkey, "WRITE after mremap") ||
+	    !verify(dst + off, n, sd, 0, "CPU view at the new address"))
+		goto out;
+	sd = seed_ctr++;
+	fill(dst + SZ_4K, n, sd, 0);
+	if (!op_ok(IBV_WR_RDMA_READ, r.lbuf, r.lmr->lkey, n, iova + SZ_4K,
+		   mr->rkey, "READ after mremap") ||
+	    !verify(r.lbuf, n, sd, 0, "READ of what the CPU wrote at the new address"))
+		goto out;
+
+	if (madvise(dst, len, MADV_DONTNEED)) {
+		fail("MADV_DONTNEED: %s", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < len; i += 2048)
+		if (dst[i]) {
+			fail("byte %#zx is %#x after MADV_DONTNEED", i,
+			     (uint8_t)dst[i]);
+			goto out;
+		}
+	memset(dst + off, 0x11, n);
+	sd = seed_ctr++;
+	fill(r.lbuf, n, sd, 0);
+	if (!op_ok(IBV_WR_RDMA_WRITE, r.lbuf, r.lmr->lkey, n, iova + off,
+		   mr->rkey, "WRITE after MADV_DONTNEED"))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (dst[off + i] != 0x11) {
+			fail("the CPU sees the RDMA WRITE after MADV_DONTNEED (byte %zu)",
+			     i);
+			goto out;
+		}
+	memset(r.lbuf, 0, n);
+	if (!op_ok(IBV_WR_RDMA_READ, r.lbuf, r.lmr->lkey, n, iova + off,
+		   mr->rkey, "READ after MADV_DONTNEED") ||
+	    !verify(r.lbuf, n, sd, 0, "READ of the pinned pages after MADV_DONTNEED"))
+		goto out;
+	check_vmpin(pin0 + len / 1024, "after MADV_DONTNEED");
+out:
+	if (mr && dereg(mr))
+		check_vmpin(pin0, "after ibv_dereg_mr");
+	if (q != MAP_FAILED)
+		munmap(q, len + SZ_2M);	/* with the pages mremap() moved there */
+	buf_free(&b);
+	report(true,
+	       "live MR of %s: mremap() moves the pinned pages, MADV_DONTNEED leaves them to RDMA only",
+	       backing_name[bk]);
+}
+
+static void live_mr_cases(void)
+{
+	live_mr_case(BACK_4K);
+	live_mr_case(BACK_THP);
+}
+
+/*
  * munmap() and mmap(MAP_FIXED) of 64K in the middle of a 2M range while
  * ibv_reg_mr() registers it, 200 times: each registration either succeeds
  * (and deregisters) or fails with EFAULT, and nothing stays pinned.
@@ -1748,6 +1846,7 @@ int main(int argc, char **argv)
 	kill_cases();
 	superpriv_cases();
 	rereg_cases();
+	live_mr_cases();
 	munmap_race_cases();
 	failnth_cases();
 
