@@ -46,24 +46,23 @@
  * current's RLIMIT_MEMLOCK; on excess the charge is subtracted again (as
  * ib_umem_get() always did). That is the one counter umem charges: the
  * streams charge nothing, and their users (VFIO type1: ``mm->locked_vm``
- * under the mmap_lock, per run; iommufd: one of three counters per IOAS,
- * after pinning) keep their own accounting, whose timing umem's
+ * under the mmap_lock, per run; iommufd: per IOAS, the accounting mode it
+ * chose, after pinning) keep their own accounting, whose timing umem's
  * charge-before-pin cannot reproduce (see Documentation/core-api/umem.rst).
  *
- * &umem_acct.lock_cap skips the limit but still charges the counter: the
- * caller decides capability once, at creation. &umem_acct.ask_cap instead
- * asks capable(CAP_IPC_LOCK) only when a charge would exceed the limit, as
+ * &umem_acct.lock_cap skips the limit but still charges the counter: the caller
+ * decides capability once, at creation. &umem_acct.ask_cap instead asks
+ * capable(CAP_IPC_LOCK) only when a charge would exceed the limit, as
  * ib_umem_get() always did, so that a process under its limit causes no
- * capability check (no audit record, no PF_SUPERPRIV). The charge is the number of
- * pages the range spans and is taken BEFORE anything is pinned, so a request
+ * capability check (no audit record, no PF_SUPERPRIV). The charge is the number
+ * of pages the range spans and is taken BEFORE anything is pinned, so a request
  * over the limit fails with -ENOMEM without touching a page. The amount
  * actually charged is stored in the umem and exactly that is uncharged, from
- * the same counter, by umem_uninit() or by umem_init()'s own error unwind;
- * the caller never undoes anything after a failed umem_init(). On failure
+ * the same counter, by umem_uninit() or by umem_init()'s own error unwind; the
+ * caller never undoes anything after a failed umem_init(). On failure
  * umem_init() unpins every page it pinned (including a batch that was pinned
- * but not yet appended), frees the table, uncharges, drops its references
- * and leaves nothing for the caller to undo (umem_get() also frees the
- * umem).
+ * but not yet appended), frees the table, uncharges, drops its references and
+ * leaves nothing for the caller to undo (umem_get() also frees the umem).
  *
  * References: umem_init() mmgrab()s the mm for the umem's lifetime, holds an
  * mmget() only while it charges and pins.
@@ -81,8 +80,8 @@
 #include <kunit/visibility.h>
 #include <linux/bitops.h>
 #include <linux/bvec.h>
-#include <linux/count_zeros.h>
 #include <linux/capability.h>
+#include <linux/count_zeros.h>
 #include <linux/dma-mapping.h>
 #include <linux/export.h>
 #include <linux/fault-inject.h>
@@ -543,15 +542,15 @@ err_mmdrop:
  *
  * Charges the pages the range spans to ``mm->pinned_vm``, limited as
  * @args->acct says, then pins them with FOLL_LONGTERM (and FOLL_WRITE for
- * %UMEM_WRITE) and records them in &umem.sgt_append, physically contiguous pages coalesced
- * up to @args->max_seg_size. The pages stay pinned, and charged, until
- * umem_uninit(); after a successful umem_init() the caller must call it
- * exactly once. On failure nothing is pinned, charged or referenced and
+ * %UMEM_WRITE) and records them in &umem.sgt_append, physically contiguous
+ * pages coalesced up to @args->max_seg_size. The pages stay pinned, and
+ * charged, until umem_uninit(); after a successful umem_init() the caller must
+ * call it exactly once. On failure nothing is pinned, charged or referenced and
  * @umem must not be passed to umem_uninit(). The range is pinned as it is
  * mapped now: later changes to the mapping (munmap, mremap, fork with
- * copy-on-write) do not change which pages the device sees. Callers that
- * need can_do_mlock() or capable(CAP_IPC_LOCK) check them before and pass
- * the result in &umem_acct.lock_cap. umem_get() is the allocating variant.
+ * copy-on-write) do not change which pages the device sees. Callers that need
+ * can_do_mlock() or capable(CAP_IPC_LOCK) check them before and pass the result
+ * in &umem_acct.lock_cap. umem_get() is the allocating variant.
  *
  * Context: Process context. May sleep. Takes mmap_lock for read when
  * @args->mm is not current's; must not be called with that mm's mmap_lock

@@ -97,6 +97,6 @@ step w1-sparse rig/w1-sparse.sh
 # "Robustness" table is this file from a full run).
 step robustness-table bash -c 'python3 rig/robustness.py build/selftest-vm.log \
 	build/rdma-vm.log build/vfio-vm.log build/rdma-vm-stock.log \
-	build/vfio-vm-stock.log | tee build/robustness.md'
+	build/vfio-vm-stock.log | tee build/robustness.md; exit ${PIPESTATUS[0]}'
 
 summary

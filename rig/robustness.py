@@ -24,13 +24,14 @@ FUZZ = re.compile(r'^\s*# fuzz: (\d+) operations \((.*)\), seed (\d+)')
 TAP = re.compile(r'^\s*(not ok|ok) \d+ - (.*)')
 BALANCE = re.compile(r'^vm-run: (\w+) kernel: nr_foll_pin_acquired=(\d+) '
                      r'nr_foll_pin_released=(\d+)')
-RACE = re.compile(r'race|racing|SIGKILL|fork|exit with pins|exits|mremap|MADV_DONTNEED|'
-                  r'outlive|killed', re.I)
+RACE = re.compile(r'\brac(e|ing)\b|SIGKILL|\bfork\b|exit with pins|\bexits\b|mremap|'
+                  r'MADV_DONTNEED|outlive|\bkilled\b', re.I)
+COUNT = re.compile(r'^(\d+) passed, (\d+) failed')
 
 
 def scan(path):
     s = {'kernel': '?', 'failnth': [], 'fuzz': [], 'race_ok': 0,
-         'race_n': 0, 'balance': None, 'leak': False}
+         'race_n': 0, 'balance': None, 'leak': False, 'count': None}
     for line in open(path, errors='replace'):
         line = line.rstrip('\n')
         m = FAILNTH.match(line)
@@ -46,6 +47,10 @@ def scan(path):
             s['race_n'] += 1
             s['race_ok'] += m.group(1) == 'ok'
             continue
+        m = COUNT.match(line)
+        if m:
+            s['count'] = (int(m.group(1)), int(m.group(2)))
+            continue
         m = BALANCE.match(line)
         if m:
             s['kernel'] = m.group(1)
@@ -57,9 +62,10 @@ def scan(path):
 
 
 def table(logs):
-    out = ['| suite | kernel | fail-nth sweeps: points injected | fuzz operations '
-           '| lifecycle/race checks passed | FOLL_PIN balance | kmemleak |',
-           '|---|---|---|---|---|---|---|']
+    out = ['| suite | kernel | suite result | fail-nth sweeps: points injected '
+           '| fuzz operations | lifecycle/race checks passed | FOLL_PIN balance '
+           '| kmemleak |',
+           '|---|---|---|---|---|---|---|---|']
     for path in logs:
         if not os.path.exists(path):
             continue
@@ -72,7 +78,12 @@ def table(logs):
             bal = f'{a} = {r}' if a == r else f'**{a} != {r}**'
         else:
             bal = 'not reached'
-        out.append(f"| {suite} | {s['kernel']} | {fn or '-'} | {fz or '-'} | "
+        if s['count']:
+            p, f = s['count']
+            res = f'{p} passed, {f} failed' if not f else f'**{p} passed, {f} failed**'
+        else:
+            res = '**no result line**'
+        out.append(f"| {suite} | {s['kernel']} | {res} | {fn or '-'} | {fz or '-'} | "
                    f"{s['race_ok']}/{s['race_n']} | {bal} | "
                    f"{'**reported**' if s['leak'] else 'none'} |")
     return '\n'.join(out) + '\n'

@@ -1475,13 +1475,17 @@ static void live_mr_cases(void)
 }
 
 /*
- * munmap() and mmap(MAP_FIXED) of 64K in the middle of a 2M range while
+ * munmap() and mmap(MAP_FIXED) of the 64K at offset 64K of a 2M range while
  * ibv_reg_mr() registers it, 200 times: each registration either succeeds
- * (and deregisters) or fails with EFAULT, and nothing stays pinned.
+ * (and deregisters) or fails with EFAULT, and nothing stays pinned (VmPin
+ * and the nr_foll_pin_* balance).
  */
+static long long foll_pins_held(void);
+
 struct race {
 	char *p;
 	int stop;
+	int err;
 };
 
 static void *race_remap(void *arg)
@@ -1490,8 +1494,13 @@ static void *race_remap(void *arg)
 
 	while (!__atomic_load_n(&rc->stop, __ATOMIC_RELAXED)) {
 		munmap(rc->p + 16 * SZ_4K, 16 * SZ_4K);
-		mmap(rc->p + 16 * SZ_4K, 16 * SZ_4K, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		/* NOREPLACE: never over a mapping someone made in the hole */
+		if (mmap(rc->p + 16 * SZ_4K, 16 * SZ_4K, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			 -1, 0) != rc->p + 16 * SZ_4K) {
+			rc->err = errno;
+			break;
+		}
 		memset(rc->p + 16 * SZ_4K, 0x11, 16 * SZ_4K);
 	}
 	return NULL;
@@ -1500,6 +1509,7 @@ static void *race_remap(void *arg)
 static void munmap_race_cases(void)
 {
 	int i, regd = 0, faulted = 0, bad = 0;
+	long long held0 = foll_pins_held();
 	struct race rc = { 0 };
 	long pin0 = vmpin_kb();
 	struct ibv_mr *mr;
@@ -1533,7 +1543,13 @@ static void munmap_race_cases(void)
 	printf("# munmap race: %d registered, %d EFAULT\n", regd, faulted);
 	if (bad)
 		fail("a registration failed with %s", strerror(bad));
+	if (rc.err)
+		fail("the racing mmap(MAP_FIXED_NOREPLACE) failed: %s",
+		     strerror(rc.err));
 	check_vmpin(pin0, "after the race");
+	if (foll_pins_held() != held0)
+		fail("%lld FOLL_PIN pins held after the race, %lld before",
+		     foll_pins_held(), held0);
 out:
 	if (rc.p != MAP_FAILED)
 		munmap(rc.p, SZ_2M);
@@ -1647,8 +1663,8 @@ static void failnth_case(enum backing bk, size_t len)
 	struct buf b;
 	int fd = -1;
 
-	if (access(DEBUGFS "/fail_umem", F_OK)) {
-		report_skip("no " DEBUGFS "/fail_umem: a kernel without umem",
+	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
+		report_skip("no " DEBUGFS "/fail_umem or failslab: a kernel without umem",
 			    "fail-nth sweep of ibv_reg_mr of %s of %s",
 			    size_str(len), backing_name[bk]);
 		return;
@@ -1660,6 +1676,10 @@ static void failnth_case(enum backing bk, size_t len)
 	if (!mr || !dereg(mr))
 		goto out;
 	held0 = foll_pins_held();
+	if (held0 == LLONG_MIN) {
+		fail("cannot fold and read nr_foll_pin_* (root, /proc/sys/vm/stat_refresh)");
+		goto out;
+	}
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
 		 (long)gettid());
 	fd = open(path, O_RDWR);
@@ -1701,7 +1721,11 @@ static void failnth_case(enum backing bk, size_t len)
 		injected++;
 		if (mr) {
 			/* the point's failure was absorbed (a retry or a fallback) */
-			dereg(mr);
+			bool moved = move_data(b.base, mr, true,
+					       "MR that survived an injected failure");
+
+			if (!dereg(mr) || !moved)
+				break;
 		} else if (err == ENOMEM) {
 			nenomem++;
 		} else if (err == EFAULT) {
@@ -1733,6 +1757,8 @@ static void failnth_case(enum backing bk, size_t len)
 	}
 	if (n > FAILNTH_MAX)
 		fail("still injecting after %u points", FAILNTH_MAX);
+	else if (!injected)
+		fail("no fault-injection point reached");
 	printf(
 	       "# fail-nth ibv_reg_mr %s %s: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)\n",
 	       size_str(len), backing_name[bk], injected, nenomem, nefault,

@@ -10,8 +10,9 @@
  * taking 4K|2M|1G pages, and the time to pin and to release.
  *
  * --selftest adds the checks: pin counts, the error paths, RLIMIT_MEMLOCK
- * for an unprivileged user, pins kept and dropped on close, VmPin and
- * /proc/vmstat nr_foll_pin_* balance, and prints them as TAP ("ok N - ...",
+ * for an unprivileged user, pins kept and dropped on close, SIGKILL inside
+ * a pin, a fail-nth sweep over every fault-injection point of a pin, VmPin
+ * and /proc/vmstat nr_foll_pin_* balance, and prints them as TAP ("ok N - ...",
  * "not ok N - ...", the plan at the end). It ends with "N passed, N failed"
  * and exits non-zero if anything failed.
  *
@@ -585,7 +586,7 @@ static void test_unaligned(int fd)
 	munmap(p, len);
 }
 
-/* Pins kept across ioctls, visible in VmPin and VmLck, and dropped on close */
+/* Pins kept across ioctls, charged in VmPin (never VmLck), dropped on close */
 static void test_kept(int fd, size_t size)
 {
 	size_t len = size < 16 * SZ_1M ? size : 16 * SZ_1M;
@@ -1169,7 +1170,9 @@ static void fail_nth_sweep(int fd, enum backing b, size_t size)
 			break;
 		}
 		injected++;
-		if (!ret)
+		if (!ret && cmd.checksum != csum(m.addr, size))
+			why = "a pin that survived its injected failure read wrong bytes";
+		else if (!ret)
 			absorbed++;
 		else if (ret == -ENOMEM || ret == -EFAULT || ret == -EINTR)
 			errs[ret == -ENOMEM ? 0 : ret == -EFAULT ? 1 : 2]++;
@@ -1208,8 +1211,8 @@ out:
 static void test_fail_nth(int fd)
 {
 	printf("# fault injection:\n");
-	if (access(DEBUGFS "/fail_umem", F_OK)) {
-		printf("# skipped: no " DEBUGFS "/fail_umem (CONFIG_FAULT_INJECTION_DEBUG_FS)\n");
+	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
+		printf("# skipped: no " DEBUGFS "/fail_umem or failslab (CONFIG_FAILSLAB)\n");
 		return;
 	}
 	fail_nth_sweep(fd, BACK_4K, SZ_2M);

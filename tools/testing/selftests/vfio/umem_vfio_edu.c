@@ -1438,10 +1438,10 @@ out:
 static void remap_dontneed(enum backing b)
 {
 	const size_t size = 4 * SZ_1M;
-	uint64_t iova = iova_low;
+	uint64_t iova = iova_low, iova2 = iova_low + size + SZ_2M;
+	uint8_t want[2048], *q, *dst, *vis;
 	long lck0 = vmlck();
 	char what[64];
-	uint8_t *q, *dst;
 	struct buf m;
 	size_t i;
 	int ret;
@@ -1482,6 +1482,9 @@ static void remap_dontneed(enum backing b)
 	      "%s: after mremap(), the device reads and writes the pages at the new address",
 	      what);
 
+	/* known bytes in a pinned page, then the process lets go of it */
+	pattern(want, sizeof(want), seed_counter++);
+	memcpy(dst + 3 * SZ_4K, want, sizeof(want));
 	if (madvise(dst, size, MADV_DONTNEED)) {
 		why("MADV_DONTNEED: %s", strerror(errno));
 		check(false, "%s: MADV_DONTNEED", what);
@@ -1502,15 +1505,37 @@ static void remap_dontneed(enum backing b)
 	check(!ret && i == 2048,
 	      "%s: after MADV_DONTNEED the device still reaches the pinned pages, not the CPU's",
 	      what);
+	/* the device copies the pinned page's bytes where the CPU can look */
+	vis = mmap(NULL, SZ_64K, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ret = vis == MAP_FAILED ? -errno : map_rw(iova2, vis, SZ_64K);
+	if (!ret) {
+		memset(vis, 0, SZ_64K);
+		ret = edu_dma(iova + 3 * SZ_4K, 0, sizeof(want), false);
+		if (!ret)
+			ret = edu_dma(iova2 + SZ_4K, 0, sizeof(want), true);
+		if (!unmap_exact(iova2, SZ_64K) && !ret)
+			ret = -EIO;
+	}
+	why("%s; the copy %s the bytes written before MADV_DONTNEED",
+	    ret ? strerror(-ret) : "DMA done",
+	    !ret && !memcmp(vis + SZ_4K, want, sizeof(want)) ? "holds" : "lacks");
+	check(!ret && !memcmp(vis + SZ_4K, want, sizeof(want)),
+	      "%s: after MADV_DONTNEED the device reads the pinned page's bytes", what);
+	if (vis != MAP_FAILED)
+		munmap(vis, SZ_64K);
 	why("VmLck %ld kB, was %ld kB", vmlck(), lck0);
 	check(vmlck() - lck0 == (long)(size / 1024),
 	      "%s: MADV_DONTNEED leaves the mapping charged", what);
-	if (!unmap_exact(iova, size))
-		goto out;
+	if (!check(unmap_exact(iova, size), "%s: UNMAP_DMA", what))
+		goto unmap;
 	ret = map_rw(iova, dst, size);
 	why("MAP_DMA: %s", strerror(-ret));
 	check(!ret && dma_roundtrip(dst, iova, size, 0, SZ_2M + 100, 2048),
 	      "%s: a new MAP_DMA after MADV_DONTNEED reaches the new pages", what);
+	if (!ret)
+		check(unmap_exact(iova, size), "%s: UNMAP_DMA of the new mapping",
+		      what);
 unmap:
 	unmap_all_quiet();
 out:
@@ -2568,6 +2593,12 @@ static void fail_nth_sweep(enum backing b, size_t size, bool dirty)
 		if (!ret) {
 			/* the failure was absorbed (a retry or a fallback) */
 			absorbed++;
+			if (!dma_roundtrip(m.addr, iova, size, 100,
+					   size - SZ_4K - 100, 1024)) {
+				info("fault %u was absorbed, but the mapping does not move data",
+				     n);
+				goto out;
+			}
 		} else if (ret == -ENOMEM || ret == -EFAULT || ret == -EINTR) {
 			errs[ret == -ENOMEM ? 0 : ret == -EFAULT ? 1 : 2]++;
 			got = 1;
@@ -2629,8 +2660,8 @@ out:
 
 static void case_fail_nth(void)
 {
-	if (access(DEBUGFS "/fail_umem", F_OK)) {
-		info("fail-nth MAP_DMA: skipped, no " DEBUGFS "/fail_umem (a kernel without umem)");
+	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
+		info("fail-nth MAP_DMA: skipped, no fail_umem or failslab in " DEBUGFS);
 		return;
 	}
 	fail_nth_sweep(BACK_4K, SZ_2M, false);
