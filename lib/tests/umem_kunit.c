@@ -1768,6 +1768,29 @@ static void umem_test_runs_all(struct kunit *test, unsigned long addr,
 }
 
 /*
+ * Zero pages asked: 0 pinned and the runs untouched, from either flavour, as
+ * pin_user_pages_fast() returns 0 for them.
+ */
+static void umem_test_runs_zero(struct kunit *test, unsigned long addr)
+{
+	struct page_run run = { .pfn = 1, .nr_pages = 1 };
+	struct page_runs runs = { .runs = &run, .max = 1, .nr = 1 };
+	int locked = 1;
+
+	KUNIT_EXPECT_EQ(test, pin_user_pages_runs_fast(addr, 0, FOLL_LONGTERM,
+						       &runs), 0);
+	mmap_read_lock(current->mm);
+	KUNIT_EXPECT_EQ(test, pin_user_pages_runs_remote(current->mm, addr, 0,
+							 FOLL_LONGTERM, &runs,
+							 &locked), 0);
+	if (locked)
+		mmap_read_unlock(current->mm);
+	KUNIT_EXPECT_EQ(test, runs.nr, 1);
+	KUNIT_EXPECT_EQ(test, run.pfn, 1);
+	KUNIT_EXPECT_EQ(test, run.nr_pages, 1);
+}
+
+/*
  * 4K pages: faulted in or not (the slow path faults them), writable or
  * read-only, a range starting and ending mid-mapping, the shared zero page
  * of a never-written mapping, and a hole (a short count, then nothing).
@@ -1781,6 +1804,7 @@ static void umem_test_runs_4k(struct kunit *test)
 	umem_test_fill(test, addr, n * PAGE_SIZE);
 	umem_test_runs_all(test, addr, n, FOLL_WRITE, n);
 	umem_test_runs_all(test, addr + 3 * PAGE_SIZE, n - 5, 0, n - 5);
+	umem_test_runs_zero(test, addr);
 
 	/* Not faulted in: GUP-fast finds nothing, the slow path faults. */
 	addr = umem_test_mmap_anon(test, n * PAGE_SIZE, PROT_READ | PROT_WRITE);
