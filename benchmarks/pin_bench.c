@@ -263,10 +263,12 @@ static void bench_umem(int fd, enum backing b, struct buf *m, size_t size)
 	static const struct { const char *name; __u32 flags; } t[] = {
 		{ "umem", TEST_UMEM_WRITE | TEST_UMEM_DIRTY },
 		{ "umem-nodirty", TEST_UMEM_WRITE },
+		/* The scatterlist record, as RDMA's ib_umem_get() pins */
+		{ "umem-sgt", TEST_UMEM_WRITE | TEST_UMEM_DIRTY | TEST_UMEM_SGT },
 	};
 	unsigned int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct test_umem_cmd c = {
 			.addr = (uintptr_t)m->addr,
 			.length = size,

@@ -31,6 +31,7 @@ TIMED = {
                                   'unpin': 'PIN_LONGTERM_RUNS unpin'}),
     'umem': ('umem (test_umem)', {'pin': 'umem_get', 'unpin': 'umem_release'}),
     'umem-nodirty': ('umem (test_umem)', {'pin': 'umem_get', 'unpin': 'umem_release'}),
+    'umem-sgt': ('umem (test_umem)', {'pin': 'umem_get', 'unpin': 'umem_release'}),
 }
 BACKINGS = ['4K', 'THP', 'hugetlb', 'hugetlb-1G']
 
@@ -137,23 +138,27 @@ def main():
                              f'{fmt(u)} | {ratio(g, u)} | {fmt(c)} | {ratio(g, c)} |')
 
     lines += ['', '## Metadata: kernel bytes held per GiB', '',
-              'umem: what umem_metadata_bytes() reports (scatterlist). Page array: '
+              'umem: what umem_metadata_bytes() reports, for the compact record and '
+              'for the scatterlist record (UMEM_SGT, what RDMA keeps). Page array: '
               '8 bytes per 4K page, as GUP_TEST, and a page-array design, hold. '
               'VFIO type1: unreclaimable slab grown by MAP_DMA of the largest size, '
               'per GiB (noisy; IOMMU page tables excluded, they are the same for both).',
               '',
-              '| backing | size | umem | page array | type1 stock | type1 patched |',
-              '| --- | ---: | ---: | ---: | ---: | ---: |']
+              '| backing | size | umem | umem, scatterlist | page array '
+              '| type1 stock | type1 patched |',
+              '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
     for b in BACKINGS:
         for n in sizes:
             u = get('patched', 'umem', b, n, 'metadata')
+            us = get('patched', 'umem-sgt', b, n, 'metadata')
             g = get('patched', 'gup-pin-longterm', b, n, 'metadata') or \
                 get('stock', 'gup-pin-longterm', b, n, 'metadata')
             vs = get('stock', 'vfio-type1', b, n, 'metadata')
             vp = get('patched', 'vfio-type1', b, n, 'metadata')
             if not any((u, g, vs, vp)):
                 continue
-            lines.append(f'| {b} | {size_str(n)} | {fmt(u, "B")} | {fmt(g, "B")} | '
+            lines.append(f'| {b} | {size_str(n)} | {fmt(u, "B")} | {fmt(us, "B")} | '
+                         f'{fmt(g, "B")} | '
                          f'{fmt(vs, "B")} | {fmt(vp, "B")} |')
 
     slower = [l for l in lines if '**slower**' in l]

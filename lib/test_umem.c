@@ -147,6 +147,8 @@ static struct umem *test_umem_get(struct test_umem_cmd *cmd)
 	args.acct.ask_cap = true;
 	if (cmd->flags & TEST_UMEM_WRITE)
 		args.flags |= UMEM_WRITE;
+	if (cmd->flags & TEST_UMEM_SGT)
+		args.flags |= UMEM_SGT;
 
 	start = ktime_get_ns();
 	umem = umem_get(&args);

@@ -12,7 +12,8 @@
 /* test_umem_cmd.flags */
 #define TEST_UMEM_WRITE		0x1		/* pin for write */
 #define TEST_UMEM_DIRTY		0x2		/* mark the pages dirty on release */
-#define TEST_UMEM_FLAGS_ALL	(TEST_UMEM_WRITE | TEST_UMEM_DIRTY)
+#define TEST_UMEM_SGT		0x4		/* record as a scatterlist (UMEM_SGT) */
+#define TEST_UMEM_FLAGS_ALL	(TEST_UMEM_WRITE | TEST_UMEM_DIRTY | TEST_UMEM_SGT)
 
 /* test_umem_cmd.best_pgsz[]: the page size bitmaps asked about */
 #define TEST_UMEM_PGSZ_4K		0	/* 4K */
@@ -32,10 +33,11 @@
  * struct test_umem_cmd - argument of every test_umem ioctl
  * @addr: (in) user virtual address of the first byte to pin.
  * @length: (in) number of bytes to pin.
- * @flags: (in) TEST_UMEM_WRITE, TEST_UMEM_DIRTY; other bits are -EINVAL.
+ * @flags: (in) TEST_UMEM_WRITE, TEST_UMEM_DIRTY, TEST_UMEM_SGT; other bits
+ *	are -EINVAL.
  * @handle: (out) of TEST_UMEM_PIN, (in) of TEST_UMEM_RELEASE.
  * @npages: (out) umem->npages.
- * @nents: (out) umem_nents(), scatterlist entries built.
+ * @nents: (out) umem_nents(), entries of the record.
  * @metadata_bytes: (out) umem_metadata_bytes().
  * @best_pgsz: (out) umem_find_best_phys_pgsz() with iova = @addr, for the
  *	bitmaps listed by TEST_UMEM_PGSZ_*.

@@ -9,19 +9,41 @@
  * DOC: umem design
  *
  * A &struct umem is a range of user memory, [address, address + length),
- * pinned with FOLL_LONGTERM for as long as a device may DMA to it. Its one
- * data structure is a scatterlist built from the physically contiguous runs
- * GUP pins (pin_user_pages_runs_fast()): the table covers whole pages (the
+ * pinned with FOLL_LONGTERM for as long as a device may DMA to it. It keeps
+ * one record of what it pinned, built from the physically contiguous runs
+ * GUP pins (pin_user_pages_runs_fast()): the record covers whole pages (the
  * first entry starts at the page holding the first byte, the last ends at
- * the page boundary after the last byte, every entry has offset 0 and a
- * length that is a multiple of %PAGE_SIZE),
- * and physically contiguous pages are coalesced into one entry up to the
- * caller's maximum segment size. The scatterlist is the only record of which
- * pages are pinned: release walks it. Vocabulary: "pages" are %PAGE_SIZE
- * units of the pinned range, "entries" are scatterlist entries (the "CPU
- * view", &sg_table.orig_nents of them), "blocks" are units of whatever page
- * size the device was told to use (umem_find_best_pgsz()). "end" is
+ * the page boundary after the last byte), and physically contiguous pages
+ * are coalesced into one entry up to the caller's maximum segment size (and
+ * never beyond 4GiB less a page, what a scatterlist entry can hold). Release
+ * walks the record. Vocabulary: "pages" are %PAGE_SIZE units of the pinned
+ * range, "entries" are those of the record, "blocks" are units of whatever
+ * page size the device was told to use (umem_find_best_pgsz()). "end" is
  * exclusive.
+ *
+ * The record is one of two, chosen at umem_init():
+ *
+ * - The compact record (&struct umem_runs), by default: one u64 per entry,
+ *   the first pfn in the high bits and the number of pages in the low
+ *   %UMEM_RUN_LEN_BITS. Fully fragmented 4KiB memory costs 8 bytes a page,
+ *   what a page array costs, and anything contiguous one entry per run.
+ *   Its first chunk is one kmalloc() of up to a page, sized by the pages
+ *   still to come, its next chunks whole pages chained through
+ *   page->private (no link takes an entry's place, and no allocation is
+ *   of a higher order). umem_dma_map() builds the scatterlist view of it in
+ *   &umem.sgt_append, one entry per record entry, and umem_dma_unmap()
+ *   frees that view.
+ *
+ * - The scatterlist (%UMEM_SGT): &umem.sgt_append, built while pinning,
+ *   for users that keep a DMA-mapped table for the umem's lifetime (RDMA
+ *   drivers read &ib_umem.sgt_append). Every entry has offset 0 and a
+ *   length that is a multiple of %PAGE_SIZE; it is the "CPU view",
+ *   &sg_table.orig_nents entries. Keeping a compact record beside it would
+ *   only add 8 bytes an entry.
+ *
+ * Everything that reads the record (release, umem_copy_from(),
+ * umem_fill_bvec(), umem_find_best_phys_pgsz(), umem_for_each_phys_block())
+ * goes through one cursor, &struct umem_run_iter, which reads either.
  *
  * Pinning in runs: GUP records what it pins as (pfn, number of pages) runs,
  * deciding contiguity from pfns: a THP or hugetlb page mapped whole is one
@@ -31,15 +53,16 @@
  * order-0 page of them, allocated once per umem_init() or stream), however
  * many pages they hold, so a 1GiB hugetlb page costs one run whatever its
  * size and fragmented 4KiB memory 256 pages per call. Each batch of runs is
- * appended to the table before the next is pinned, one entry per run split
- * at the maximum segment size (umem_sgt_append_run()), so the kernel memory
- * a umem_init() needs beyond the result is one order-0 page, whatever the
- * size of the range, and no step works page by page for huge pages. The
- * table is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries
- * chained together; each append passes the number of pages still to come as
- * a bound on the entries still needed, so only the last chunk is short
- * (umem_sgt_free() relies on that). umem_metadata_bytes() reports what a
- * umem holds.
+ * appended to the record before the next is pinned, one entry per run split
+ * at the maximum segment size (umem_runs_append() or umem_sgt_append_run()),
+ * so the kernel memory a umem_init() needs beyond the result is one order-0
+ * page, whatever the size of the range, and no step works page by page for
+ * huge pages. A scatterlist is allocated in chunks of at most
+ * %SG_MAX_SINGLE_ALLOC entries chained together; each append passes the
+ * number of pages still to come as a bound on the entries still needed, so
+ * only the last chunk is short (umem_sgt_free() relies on that); the compact
+ * record's first chunk is sized by the same bound. umem_metadata_bytes()
+ * reports what a umem holds.
  *
  * Accounting. A umem charges the pages its range spans to ``mm->pinned_vm``
  * of the pinned mm, added with atomic64_add_return() and compared against
@@ -85,6 +108,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/export.h>
 #include <linux/fault-inject.h>
+#include <linux/highmem.h>
 #include <linux/init.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
@@ -105,7 +129,8 @@
  * fail can be made to, through the "fail_umem" debugfs attribute or
  * through a task's fail-nth, which counts these points with every other
  * fault-injection point: the charge, the page of runs, each GUP call, each
- * scatterlist chunk and the DMA mapping. The stream's page of runs is one
+ * chunk of the record or of a scatterlist view, and the DMA mapping. The
+ * stream's page of runs is one
  * too (its failure selects the one-run fallback).
  */
 static DECLARE_FAULT_ATTR(fail_umem);
@@ -127,6 +152,30 @@ static bool umem_should_fail(void)
 
 /* Largest entry when the caller sets no limit: what sg->length can hold. */
 #define UMEM_MAX_SEGMENT	ALIGN_DOWN(UINT_MAX, PAGE_SIZE)
+
+/*
+ * An entry of the compact record: pfn << UMEM_RUN_LEN_BITS | pages. The
+ * page count field holds exactly the pages of a UMEM_MAX_SEGMENT entry, so
+ * the scatterlist view is one sg entry per record entry; the pfn field
+ * covers 2^(32 + 2 * PAGE_SHIFT) bytes of physical address space (2^56
+ * with 4KiB pages).
+ */
+#define UMEM_RUN_LEN_BITS	(32 - PAGE_SHIFT)
+#define UMEM_RUN_LEN_MASK	(BIT_ULL(UMEM_RUN_LEN_BITS) - 1)
+#define UMEM_RUN_PFN_BITS	(64 - UMEM_RUN_LEN_BITS)
+#define UMEM_RUNS_PER_PAGE	(PAGE_SIZE / sizeof(u64))
+
+static_assert(UMEM_MAX_SEGMENT >> PAGE_SHIFT == UMEM_RUN_LEN_MASK);
+
+static inline unsigned long umem_run_pfn(u64 entry)
+{
+	return entry >> UMEM_RUN_LEN_BITS;
+}
+
+static inline unsigned long umem_run_pages(u64 entry)
+{
+	return entry & UMEM_RUN_LEN_MASK;
+}
 
 /*
  * The next free entry of the table, allocating a chunk when the current
@@ -173,30 +222,30 @@ static struct scatterlist *umem_sgt_next(struct sg_append_table *t,
 }
 
 /**
- * umem_sgt_append_run() - Append a physically contiguous run to the table
- * @umem: the umem whose &umem.sgt_append grows; zeroed before the first call
+ * umem_sgt_append() - Append a physically contiguous run to a table
+ * @t: the table; zeroed before the first call
  * @pfn: first page frame number of the run
  * @npages: pages in the run, at least 1
  * @max_seg: largest entry in bytes, a multiple of %PAGE_SIZE
  * @left_pages: an upper bound of the pages later calls will append
+ * @appended: incremented by the pages appended
  *
- * The one place umem builds its table, one pass over runs: the run extends
- * the last entry if it follows it physically, and otherwise takes new
- * entries, splitting at @max_seg. Whole pages (offset 0). Takes no page
+ * The one place umem builds a scatterlist, as the record of a %UMEM_SGT
+ * umem or as the view of a compact record, one pass over runs: the run
+ * extends the last entry if it follows it physically, and otherwise takes
+ * new entries, splitting at @max_seg. Whole pages (offset 0). Takes no page
  * references. The call with @left_pages 0 that appends the last pages
  * marks the end of the table. On -ENOMEM the table holds a prefix of the
- * run, and &umem.npages counts the pages the table holds.
+ * run, and @appended counts the pages the table holds.
  *
  * Context: Process context. May sleep (GFP_KERNEL_ACCOUNT allocation).
  * Return: 0, -ENOMEM, or -EOPNOTSUPP on architectures without scatterlist
  * chaining when the table outgrows one chunk.
  */
-VISIBLE_IF_KUNIT int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
-					 unsigned long npages,
-					 unsigned int max_seg,
-					 unsigned long left_pages)
+static int umem_sgt_append(struct sg_append_table *t, unsigned long pfn,
+			   unsigned long npages, unsigned int max_seg,
+			   unsigned long left_pages, unsigned long *appended)
 {
-	struct sg_append_table *t = &umem->sgt_append;
 	struct scatterlist *sg = t->prv;
 	unsigned long n;
 
@@ -206,7 +255,7 @@ VISIBLE_IF_KUNIT int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
 		sg->length += n << PAGE_SHIFT;
 		pfn += n;
 		npages -= n;
-		umem->npages += n;
+		*appended += n;
 	}
 	while (npages) {
 		n = min(npages, (unsigned long)max_seg >> PAGE_SHIFT);
@@ -220,11 +269,21 @@ VISIBLE_IF_KUNIT int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
 		t->sgt.orig_nents++;
 		pfn += n;
 		npages -= n;
-		umem->npages += n;
+		*appended += n;
 	}
 	if (!left_pages)
 		sg_mark_end(t->prv);
 	return 0;
+}
+
+/* umem_sgt_append() to &umem.sgt_append, counting in &umem.npages. */
+VISIBLE_IF_KUNIT int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
+					 unsigned long npages,
+					 unsigned int max_seg,
+					 unsigned long left_pages)
+{
+	return umem_sgt_append(&umem->sgt_append, pfn, npages, max_seg,
+			       left_pages, &umem->npages);
 }
 EXPORT_SYMBOL_IF_KUNIT(umem_sgt_append_run);
 
@@ -257,6 +316,184 @@ VISIBLE_IF_KUNIT void umem_sgt_free(struct umem *umem)
 EXPORT_SYMBOL_IF_KUNIT(umem_sgt_free);
 
 /*
+ * The next free entry of the compact record, allocating a chunk when the
+ * current one is full: the first chunk holds min(@needed, a page of)
+ * entries, @needed being an upper bound of the entries still to come, this
+ * one included; each later chunk is a page, chained to the previous one
+ * through page->private.
+ */
+static u64 *umem_runs_next(struct umem_runs *r, unsigned long needed)
+{
+	struct page *page;
+
+	if (!r->room) {
+		if (umem_should_fail())
+			return NULL;
+		if (!r->head) {
+			r->head_cap = min_t(unsigned long, needed,
+					    UMEM_RUNS_PER_PAGE);
+			r->head = kmalloc_array(r->head_cap, sizeof(u64),
+						GFP_KERNEL_ACCOUNT);
+			if (!r->head)
+				return NULL;
+			r->next = r->head;
+			r->room = r->head_cap;
+		} else {
+			page = alloc_page(GFP_KERNEL_ACCOUNT);
+			if (!page)
+				return NULL;
+			set_page_private(page, 0);
+			if (r->tail)
+				set_page_private(r->tail, (unsigned long)page);
+			else
+				r->more = page;
+			r->tail = page;
+			r->next = page_address(page);
+			r->room = UMEM_RUNS_PER_PAGE;
+		}
+	}
+	r->room--;
+	return r->next++;
+}
+
+/**
+ * umem_runs_append() - Append a physically contiguous run to the record
+ * @umem: the umem whose compact record grows; zeroed, but for
+ *	&umem_runs.max_pages, before the first call
+ * @pfn: first page frame number of the run
+ * @npages: pages in the run, at least 1
+ * @left_pages: an upper bound of the pages later calls will append
+ *
+ * umem_sgt_append() for the compact record: the run extends the last entry
+ * if it follows it physically, and otherwise takes new entries, splitting
+ * at &umem_runs.max_pages. Takes no page references. On failure the record
+ * holds a prefix of the run, and &umem.npages counts the pages it holds.
+ *
+ * Context: Process context. May sleep (GFP_KERNEL_ACCOUNT allocation).
+ * Return: 0, -ENOMEM, or -EOVERFLOW if a pfn does not fit an entry (no
+ * architecture has such memory).
+ */
+VISIBLE_IF_KUNIT int umem_runs_append(struct umem *umem, unsigned long pfn,
+				      unsigned long npages,
+				      unsigned long left_pages)
+{
+	struct umem_runs *r = &umem->runs;
+	unsigned long n, last;
+	u64 *e;
+
+	if (WARN_ON_ONCE((u64)(pfn + npages - 1) >> UMEM_RUN_PFN_BITS))
+		return -EOVERFLOW;
+	if (r->last) {
+		last = umem_run_pages(*r->last);
+		if (umem_run_pfn(*r->last) + last == pfn && last < r->max_pages) {
+			n = min(npages, r->max_pages - last);
+			*r->last += n;
+			pfn += n;
+			npages -= n;
+			umem->npages += n;
+		}
+	}
+	while (npages) {
+		n = min_t(unsigned long, npages, r->max_pages);
+		e = umem_runs_next(r, DIV_ROUND_UP(npages, r->max_pages) +
+				      left_pages);
+		if (!e)
+			return -ENOMEM;
+		*e = (u64)pfn << UMEM_RUN_LEN_BITS | n;
+		r->last = e;
+		r->nr++;
+		pfn += n;
+		npages -= n;
+		umem->npages += n;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_runs_append);
+
+/**
+ * umem_runs_free() - Free the compact record
+ * @umem: the umem
+ *
+ * Leaves the record empty, keeping &umem_runs.max_pages.
+ */
+VISIBLE_IF_KUNIT void umem_runs_free(struct umem *umem)
+{
+	struct umem_runs *r = &umem->runs;
+	unsigned int max_pages = r->max_pages;
+	struct page *page = r->more, *next;
+
+	kfree(r->head);
+	while (page) {
+		next = (struct page *)page_private(page);
+		set_page_private(page, 0);
+		__free_page(page);
+		page = next;
+	}
+	memset(r, 0, sizeof(*r));
+	r->max_pages = max_pages;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_runs_free);
+
+/**
+ * umem_run_iter_start() - Start a walk of a umem's record
+ * @it: the cursor
+ * @umem: the umem
+ *
+ * Reads the compact record, or the CPU view of &umem.sgt_append for a
+ * %UMEM_SGT umem. Step with umem_run_iter_next().
+ *
+ * Context: Any context.
+ */
+VISIBLE_IF_KUNIT void umem_run_iter_start(struct umem_run_iter *it,
+					  const struct umem *umem)
+{
+	memset(it, 0, sizeof(*it));
+	if (umem->sgt_record) {
+		it->sg = umem->sgt_append.sgt.sgl;
+		it->left = umem->sgt_append.sgt.orig_nents;
+		return;
+	}
+	it->ent = umem->runs.head;
+	it->chunk_left = umem->runs.head_cap;
+	it->next = umem->runs.more;
+	it->left = umem->runs.nr;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_run_iter_start);
+
+/**
+ * umem_run_iter_next() - Step to the next entry of the record
+ * @it: the cursor
+ * @run: filled with the entry: a physically contiguous run of whole pages
+ *
+ * Context: Any context. Cost: O(1).
+ * Return: true if @run holds the next entry, false at the end.
+ */
+VISIBLE_IF_KUNIT bool umem_run_iter_next(struct umem_run_iter *it,
+					 struct page_run *run)
+{
+	if (!it->left)
+		return false;
+	it->left--;
+	if (it->sg) {
+		run->pfn = page_to_pfn(sg_page(it->sg));
+		run->nr_pages = it->sg->length >> PAGE_SHIFT;
+		it->sg = sg_next(it->sg);
+		return true;
+	}
+	if (!it->chunk_left) {
+		it->ent = page_address(it->next);
+		it->next = (struct page *)page_private(it->next);
+		it->chunk_left = UMEM_RUNS_PER_PAGE;
+	}
+	it->chunk_left--;
+	run->pfn = umem_run_pfn(*it->ent);
+	run->nr_pages = umem_run_pages(*it->ent);
+	it->ent++;
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_run_iter_next);
+
+/*
  * Check what userspace can get wrong before anything is allocated, and
  * compute the pages the range spans.
  */
@@ -264,7 +501,7 @@ static int umem_check_args(const struct umem_args *args, unsigned long *npages)
 {
 	unsigned long end;
 
-	if (!args->length || (args->flags & ~UMEM_WRITE))
+	if (!args->length || (args->flags & ~(UMEM_WRITE | UMEM_SGT)))
 		return -EINVAL;
 	if (args->max_seg_size && args->max_seg_size < PAGE_SIZE)
 		return -EINVAL;
@@ -275,7 +512,7 @@ static int umem_check_args(const struct umem_args *args, unsigned long *npages)
 
 	*npages = (PAGE_ALIGN(end) - ALIGN_DOWN(args->start, PAGE_SIZE)) >>
 		  PAGE_SHIFT;
-	/* The scatterlist counts entries, at most one per page, in 32 bits. */
+	/* Either record counts entries, at most one per page, in 32 bits. */
 	if (*npages > UINT_MAX)
 		return -EINVAL;
 	return 0;
@@ -363,22 +600,23 @@ static void umem_uncharge(struct umem *umem)
 }
 
 /*
- * Unpin every page the table records, one call per entry (an entry is a
- * physically contiguous range), and free the table.
+ * Unpin every page the record holds, one call per entry (an entry is a
+ * physically contiguous range), and free the record.
  */
 static void umem_unpin(struct umem *umem, bool dirty)
 {
 	bool make_dirty = dirty && umem->writable;
-	struct scatterlist *sg;
-	unsigned int i;
+	struct umem_run_iter it;
+	struct page_run run;
 
-	for_each_sgtable_sg(&umem->sgt_append.sgt, sg, i) {
-		unpin_user_page_range_dirty_lock(sg_page(sg),
-						 sg->length >> PAGE_SHIFT,
-						 make_dirty);
+	umem_run_iter_start(&it, umem);
+	while (umem_run_iter_next(&it, &run)) {
+		unpin_user_page_range_dirty_lock(pfn_to_page(run.pfn),
+						 run.nr_pages, make_dirty);
 		cond_resched();
 	}
 	umem_sgt_free(umem);
+	umem_runs_free(umem);
 }
 
 /* Unpin the pages of @runs from page @off of run @idx on. */
@@ -424,15 +662,14 @@ static long umem_pin_runs(struct mm_struct *mm, unsigned long addr,
 
 /*
  * Pin @npages pages from the page holding umem->address through @runs and
- * append each batch of runs to the table. On failure the table holds
+ * append each batch of runs to the record. On failure the record holds
  * exactly umem->npages pages (the caller unpins them with umem_unpin());
  * the rest of the failing batch is unpinned here.
  */
 static int umem_pin(struct umem *umem, unsigned long npages,
-		    struct page_runs *runs, unsigned int max_seg_size)
+		    struct page_runs *runs)
 {
-	unsigned int max_seg = ALIGN_DOWN(max_seg_size ?: UMEM_MAX_SEGMENT,
-					  PAGE_SIZE);
+	unsigned int max_seg = umem->runs.max_pages << PAGE_SHIFT;
 	unsigned long addr = ALIGN_DOWN(umem->address, PAGE_SIZE);
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long left, done;
@@ -456,11 +693,16 @@ static int umem_pin(struct umem *umem, unsigned long npages,
 		done = umem->npages;
 		for (i = 0; i < runs->nr; i++) {
 			left -= runs->runs[i].nr_pages;
-			ret = umem_sgt_append_run(umem, runs->runs[i].pfn,
-						  runs->runs[i].nr_pages,
-						  max_seg, left + npages);
+			if (umem->sgt_record)
+				ret = umem_sgt_append_run(umem, runs->runs[i].pfn,
+							  runs->runs[i].nr_pages,
+							  max_seg, left + npages);
+			else
+				ret = umem_runs_append(umem, runs->runs[i].pfn,
+						       runs->runs[i].nr_pages,
+						       left + npages);
 			if (ret) {
-				/* Skip what the table took of run @i. */
+				/* Skip what the record took of run @i. */
 				umem_unpin_runs(runs, i, umem->npages - done);
 				return ret;
 			}
@@ -488,6 +730,9 @@ static int __umem_init(struct umem *umem, const struct umem_args *args)
 	umem->address = args->start;
 	umem->length = args->length;
 	umem->writable = args->flags & UMEM_WRITE;
+	umem->sgt_record = args->flags & UMEM_SGT;
+	umem->runs.max_pages = ALIGN_DOWN(args->max_seg_size ?: UMEM_MAX_SEGMENT,
+					  PAGE_SIZE) >> PAGE_SHIFT;
 	/* Undone in umem_uninit() */
 	umem->mm = mm;
 	mmgrab(mm);
@@ -515,7 +760,7 @@ static int __umem_init(struct umem *umem, const struct umem_args *args)
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
-	ret = umem_pin(umem, npages, &runs, args->max_seg_size);
+	ret = umem_pin(umem, npages, &runs);
 	free_page((unsigned long)runs.runs);
 	if (ret)
 		goto err_unpin;
@@ -542,8 +787,9 @@ err_mmdrop:
  *
  * Charges the pages the range spans to ``mm->pinned_vm``, limited as
  * @args->acct says, then pins them with FOLL_LONGTERM (and FOLL_WRITE for
- * %UMEM_WRITE) and records them in &umem.sgt_append, physically contiguous
- * pages coalesced up to @args->max_seg_size. The pages stay pinned, and
+ * %UMEM_WRITE) and records them, physically contiguous pages coalesced up
+ * to @args->max_seg_size: in the compact record, or in &umem.sgt_append
+ * with %UMEM_SGT (see &struct umem). The pages stay pinned, and
  * charged, until umem_uninit(); after a successful umem_init() the caller must
  * call it exactly once. On failure nothing is pinned, charged or referenced and
  * @umem must not be passed to umem_uninit(). The range is pinned as it is
@@ -592,7 +838,7 @@ EXPORT_SYMBOL_NS_GPL(umem_init, UMEM);
  *	if the umem was pinned with %UMEM_WRITE)
  *
  * Unmaps the DMA view if umem_dma_map() mapped it, unpins every page,
- * frees the scatterlist, uncharges exactly what umem_init() charged and
+ * frees the record, uncharges exactly what umem_init() charged and
  * drops the references umem_init() took. Does not free @umem. Never fails
  * and never allocates. The device must no longer access the pages.
  *
@@ -665,6 +911,32 @@ void umem_release(struct umem *umem, bool dirty)
 EXPORT_SYMBOL_IF_KUNIT(umem_release);
 
 /*
+ * The scatterlist view of a compact record, for umem_dma_map(): one entry
+ * per entry of the record (the record is split as the view must be, and no
+ * two of its entries merge).
+ */
+static int umem_sgt_build_view(struct umem *umem)
+{
+	unsigned int max_seg = umem->runs.max_pages << PAGE_SHIFT;
+	unsigned long left = umem->npages, appended = 0;
+	struct umem_run_iter it;
+	struct page_run run;
+	int ret;
+
+	umem_run_iter_start(&it, umem);
+	while (umem_run_iter_next(&it, &run)) {
+		left -= run.nr_pages;
+		ret = umem_sgt_append(&umem->sgt_append, run.pfn, run.nr_pages,
+				      max_seg, left, &appended);
+		if (ret) {
+			umem_sgt_free(umem);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
  * The "virtual DMA" of software RDMA devices (rxe, siw, rdmavt; see
  * INFINIBAND_VIRT_DMA): the device is the CPU, a DMA address is a kernel
  * virtual address, so every page must have one.
@@ -699,12 +971,14 @@ static int umem_virt_dma_map(struct umem *umem)
  *
  * Fills the DMA view of &umem.sgt_append (&sg_table.nents entries, read
  * with sg_dma_address() and sg_dma_len(); an IOMMU may have merged
- * entries). Undo with umem_dma_unmap(), or let umem_uninit() do it.
+ * entries), building the scatterlist first from the compact record of a
+ * umem pinned without %UMEM_SGT. Undo with umem_dma_unmap(), or let
+ * umem_uninit() do it.
  *
  * Context: Process context. May sleep. The caller serialises it against
  * umem_dma_unmap() and every user of the DMA view.
  * Return: 0, or -EBUSY if @umem is already mapped, -EINVAL for an invalid
- * @dir, -EOPNOTSUPP
+ * @dir, -ENOMEM if the scatterlist view cannot be allocated, -EOPNOTSUPP
  * for @dev %NULL on a %CONFIG_HIGHMEM kernel, or what dma_map_sgtable()
  * returns (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO).
  */
@@ -719,13 +993,21 @@ int umem_dma_map(struct umem *umem, struct device *dev,
 		return -EINVAL;
 	if (umem_should_fail())
 		return -ENOMEM;
+	if (!umem->sgt_record) {
+		ret = umem_sgt_build_view(umem);
+		if (ret)
+			return ret;
+	}
 
 	if (dev)
 		ret = dma_map_sgtable(dev, &umem->sgt_append.sgt, dir, attrs);
 	else
 		ret = umem_virt_dma_map(umem);
-	if (ret)
+	if (ret) {
+		if (!umem->sgt_record)
+			umem_sgt_free(umem);
 		return ret;
+	}
 
 	umem->dma_dev = dev;
 	umem->dma_dir = dir;
@@ -739,8 +1021,9 @@ EXPORT_SYMBOL_NS_GPL(umem_dma_map, UMEM);
  * umem_dma_unmap() - Undo umem_dma_map()
  * @umem: the umem
  *
- * Does nothing if @umem is not mapped. The device must no longer access
- * the DMA addresses.
+ * Does nothing if @umem is not mapped. Frees the scatterlist view of a
+ * umem pinned without %UMEM_SGT. The device must no longer access the DMA
+ * addresses.
  *
  * Context: Process context. The caller serialises it against umem_dma_map()
  * and every user of the DMA view.
@@ -753,6 +1036,8 @@ void umem_dma_unmap(struct umem *umem)
 	if (umem->dma_dev)
 		dma_unmap_sgtable(umem->dma_dev, &umem->sgt_append.sgt,
 				  umem->dma_dir, umem->dma_attrs);
+	if (!umem->sgt_record)
+		umem_sgt_free(umem);
 	umem->dma_dev = NULL;
 	umem->dma_mapped = false;
 }
@@ -765,24 +1050,41 @@ EXPORT_SYMBOL_IF_KUNIT(umem_dma_unmap);
  * @offset: offset from &umem->address of the first byte to copy
  * @length: number of bytes
  *
- * Reads the pinned pages through the CPU view, as ib_umem_copy_from().
+ * Reads the pinned pages through the record, as ib_umem_copy_from() reads
+ * them through the scatterlist.
  *
  * Context: Any context; the pages are mapped with kmap_local_page().
+ * Cost: O(entries before @offset + pages copied).
  * Return: 0, or -EINVAL if @offset + @length wraps or exceeds
  * &umem->length, or if fewer bytes could be copied.
  */
 int umem_copy_from(void *dst, struct umem *umem, size_t offset, size_t length)
 {
-	struct sg_table *sgt = &umem->sgt_append.sgt;
-	size_t end;
+	size_t end, pos = offset + umem_offset(umem);
+	struct umem_run_iter it;
+	struct page_run run;
 
 	if (check_add_overflow(offset, length, &end) || end > umem->length)
 		return -EINVAL;
 
-	if (sg_pcopy_to_buffer(sgt->sgl, sgt->orig_nents, dst, length,
-			       offset + umem_offset(umem)) != length)
-		return -EINVAL;
-	return 0;
+	umem_run_iter_start(&it, umem);
+	while (length && umem_run_iter_next(&it, &run)) {
+		size_t bytes = (size_t)run.nr_pages << PAGE_SHIFT;
+
+		/* @pos: offset of the next byte to copy in this entry. */
+		for (; length && pos < bytes; ) {
+			unsigned int off = offset_in_page(pos);
+			size_t n = min_t(size_t, PAGE_SIZE - off, length);
+
+			memcpy_from_page(dst, pfn_to_page(run.pfn + (pos >> PAGE_SHIFT)),
+					 off, n);
+			dst += n;
+			pos += n;
+			length -= n;
+		}
+		pos -= min(pos, bytes);
+	}
+	return length ? -EINVAL : 0;
 }
 EXPORT_SYMBOL_NS_GPL(umem_copy_from, UMEM);
 
@@ -795,8 +1097,8 @@ EXPORT_SYMBOL_NS_GPL(umem_copy_from, UMEM);
  * The bio_vec view of a umem, for users that hand pinned memory to the
  * block layer or to an iov_iter (iov_iter_bvec()) rather than to a DMA
  * device, such as fixed buffers for io_uring or NVMe passthrough: one
- * multi-page bio_vec per entry of the CPU view of &umem->sgt_append (a
- * physically contiguous run, split as the scatterlist is), the first
+ * multi-page bio_vec per entry of the record (a physically contiguous run,
+ * split at &umem_args.max_seg_size), the first
  * starting at the byte at &umem->address and the last ending after
  * &umem->length bytes. Neither reads nor changes the DMA view. The
  * bio_vecs name pages the umem keeps pinned: they are valid until
@@ -809,18 +1111,19 @@ EXPORT_SYMBOL_NS_GPL(umem_copy_from, UMEM);
 int umem_fill_bvec(const struct umem *umem, struct bio_vec *bvec,
 		   unsigned int nr)
 {
-	const struct sg_table *sgt = &umem->sgt_append.sgt;
-	unsigned int skip = umem_offset(umem);
+	unsigned int skip = umem_offset(umem), i = 0;
 	size_t left = umem->length;
-	struct scatterlist *sg;
-	unsigned int i;
+	struct umem_run_iter it;
+	struct page_run run;
 
-	if (nr < sgt->orig_nents)
+	if (nr < umem_nents(umem))
 		return -EOVERFLOW;
-	for_each_sgtable_sg(sgt, sg, i) {
-		unsigned int len = min_t(size_t, sg->length - skip, left);
+	umem_run_iter_start(&it, umem);
+	while (umem_run_iter_next(&it, &run)) {
+		unsigned int len = min_t(size_t, (run.nr_pages << PAGE_SHIFT) - skip,
+					 left);
 
-		bvec_set_page(&bvec[i], sg_page(sg), len, sg->offset + skip);
+		bvec_set_page(&bvec[i++], pfn_to_page(run.pfn), len, skip);
 		left -= len;
 		skip = 0;
 	}
@@ -833,15 +1136,18 @@ EXPORT_SYMBOL_IF_KUNIT(umem_fill_bvec);
  * @umem: the umem
  *
  * The slab object of &struct umem (as umem_get() allocates it; a umem
- * embedded by umem_init() lives in its container) plus the scatterlist
- * chunks. The table
- * is allocated in chunks of at most %SG_MAX_SINGLE_ALLOC entries: a full
- * chunk is one page, a shorter one (only ever the last, see
- * umem_sgt_next()) a kmalloc_array() rounded up to its slab
- * bucket; chained chunks give one entry to the link. The count below walks
- * the chunks the way umem_sgt_free() frees them. Not counted: the
- * pinned pages themselves, the page of runs (freed before umem_init()
- * returns) and whatever the DMA API or an IOMMU keeps for the mapping.
+ * embedded by umem_init() lives in its container), the chunks of the
+ * compact record and those of the scatterlist (the record of a %UMEM_SGT
+ * umem, the view of a DMA-mapped compact one). The compact record's first
+ * chunk is a kmalloc_array() rounded up to its slab bucket, the others one
+ * page each, allocated as entries fill them. A scatterlist is allocated in
+ * chunks of at most %SG_MAX_SINGLE_ALLOC entries: a full chunk is one
+ * page, a shorter one (only ever the last, see umem_sgt_next()) a
+ * kmalloc_array() rounded up to its slab bucket; chained chunks give one
+ * entry to the link. The count below walks the chunks the way
+ * umem_sgt_free() frees them. Not counted: the pinned pages themselves,
+ * the page of runs (freed before umem_init() returns) and whatever the DMA
+ * API or an IOMMU keeps for the mapping.
  *
  * Context: Any context.
  * Return: the number of bytes.
@@ -849,7 +1155,14 @@ EXPORT_SYMBOL_IF_KUNIT(umem_fill_bvec);
 size_t umem_metadata_bytes(const struct umem *umem)
 {
 	size_t bytes = kmalloc_size_roundup(sizeof(*umem));
+	const struct umem_runs *r = &umem->runs;
 	unsigned int left = umem->sgt_append.total_nents;
+
+	if (r->head)
+		bytes += kmalloc_size_roundup(r->head_cap * sizeof(u64));
+	if (r->nr > r->head_cap)
+		bytes += DIV_ROUND_UP(r->nr - r->head_cap, UMEM_RUNS_PER_PAGE) *
+			 PAGE_SIZE;
 
 	if (!umem->sgt_append.sgt.sgl)
 		return bytes;
@@ -866,71 +1179,75 @@ size_t umem_metadata_bytes(const struct umem *umem)
 }
 EXPORT_SYMBOL_IF_KUNIT(umem_metadata_bytes);
 
-/* One view of the table: the CPU view (pages) or the DMA view. */
-static inline u64 umem_sg_addr(struct scatterlist *sg, bool dma)
-{
-	return dma ? sg_dma_address(sg) : sg_phys(sg);
-}
-
-static inline unsigned int umem_sg_len(struct scatterlist *sg, bool dma)
-{
-	return dma ? sg_dma_len(sg) : sg->length;
-}
-
 /*
- * ib_umem_find_best_pgsz() over either view of @sgt: @nents entries from
- * @sgt->sgl, the first byte @pgoff into the first entry, @length bytes. The
- * best size is the largest in @pgsz_bitmap for which @iova and the address
- * of the first byte agree in the low bits, every discontinuity in the view
- * falls on a block boundary of the IOVA, and no block crosses a bit where
- * the range's first and last IOVA differ beyond that size. The IOVA is
- * computed in 64 bits, as RDMA does, whatever the size of a long.
+ * ib_umem_find_best_pgsz() over a sequence of (address, length) entries,
+ * fed one by one to umem_pgsz_add(): a DMA view or the record. The first
+ * byte is @pgoff into the first entry, the range @length bytes. The best
+ * size is the largest in @pgsz_bitmap for which @iova and the address of
+ * the first byte agree in the low bits, every discontinuity falls on a
+ * block boundary of the IOVA, and no block crosses a bit where the range's
+ * first and last IOVA differ beyond that size. The IOVA is computed in 64
+ * bits, as RDMA does, whatever the size of a long.
  */
-static unsigned long umem_best_pgsz(struct sg_table *sgt, unsigned int nents,
-				    unsigned int pgoff, size_t length,
-				    unsigned long pgsz_bitmap, u64 iova,
-				    bool dma)
+struct umem_pgsz {
+	u64 base;
+	u64 len;
+	u64 va;
+	unsigned long mask;
+	unsigned int pgoff;
+	bool first;
+};
+
+static bool umem_pgsz_start(struct umem_pgsz *p, unsigned int pgoff,
+			    size_t length, unsigned long pgsz_bitmap, u64 iova)
 {
-	u64 curr_base = ~0ULL, end;
-	u64 last_va, va = iova;
-	struct scatterlist *sg;
-	unsigned long mask = 0;
+	u64 last_va;
 	unsigned int bits;
-	u64 curr_len = 0;
-	unsigned int i;
 
 	/*
 	 * The largest size that could work is set by the IOVA bits that
 	 * change across the range.
 	 */
 	if (check_add_overflow(length - 1, iova, &last_va))
-		return 0;
+		return false;
 	bits = bits_per(iova ^ last_va);
+	p->mask = 0;
 	if (bits < BITS_PER_LONG)
-		mask = pgsz_bitmap & GENMASK(BITS_PER_LONG - 1, bits);
+		p->mask = pgsz_bitmap & GENMASK(BITS_PER_LONG - 1, bits);
+	p->base = ~0ULL;
+	p->len = 0;
+	p->va = iova;
+	p->pgoff = pgoff;
+	p->first = true;
+	return true;
+}
 
-	for_each_sg(sgt->sgl, sg, nents, i) {
-		u64 addr = umem_sg_addr(sg, dma);
+static void umem_pgsz_add(struct umem_pgsz *p, u64 addr, u64 len)
+{
+	u64 end;
 
-		/* An entry contiguous with the previous one adds no constraint. */
-		if (check_add_overflow(curr_base, curr_len, &end) ||
-		    end != addr) {
-			curr_base = addr;
-			curr_len = 0;
-			/* The IOVA and address bits must agree within a block. */
-			mask |= (curr_base + pgoff) ^ va;
-			/* A discontinuity must start a block. */
-			if (i)
-				mask |= va;
-		}
-		curr_len += umem_sg_len(sg, dma);
-		va += umem_sg_len(sg, dma) - pgoff;
-		pgoff = 0;
+	/* An entry contiguous with the previous one adds no constraint. */
+	if (check_add_overflow(p->base, p->len, &end) || end != addr) {
+		p->base = addr;
+		p->len = 0;
+		/* The IOVA and address bits must agree within a block. */
+		p->mask |= (addr + p->pgoff) ^ p->va;
+		/* A discontinuity must start a block. */
+		if (!p->first)
+			p->mask |= p->va;
 	}
+	p->first = false;
+	p->len += len;
+	p->va += len - p->pgoff;
+	p->pgoff = 0;
+}
 
+static unsigned long umem_pgsz_best(const struct umem_pgsz *p,
+				    unsigned long pgsz_bitmap)
+{
 	/* Trailing zeros of the mask: the largest size passing IOVA through. */
-	if (mask)
-		pgsz_bitmap &= GENMASK(count_trailing_zeros(mask), 0);
+	if (p->mask)
+		pgsz_bitmap &= GENMASK(count_trailing_zeros(p->mask), 0);
 	return pgsz_bitmap ? rounddown_pow_of_two(pgsz_bitmap) : 0;
 }
 
@@ -955,8 +1272,15 @@ unsigned long umem_sgt_find_best_pgsz(struct sg_table *sgt,
 				      unsigned int offset, size_t length,
 				      unsigned long pgsz_bitmap, u64 iova)
 {
-	return umem_best_pgsz(sgt, sgt->nents, offset, length, pgsz_bitmap,
-			      iova, true);
+	struct scatterlist *sg;
+	struct umem_pgsz p;
+	unsigned int i;
+
+	if (!umem_pgsz_start(&p, offset, length, pgsz_bitmap, iova))
+		return 0;
+	for_each_sgtable_dma_sg(sgt, sg, i)
+		umem_pgsz_add(&p, sg_dma_address(sg), sg_dma_len(sg));
+	return umem_pgsz_best(&p, pgsz_bitmap);
 }
 EXPORT_SYMBOL_NS_GPL(umem_sgt_find_best_pgsz, UMEM);
 
@@ -967,8 +1291,8 @@ EXPORT_SYMBOL_NS_GPL(umem_sgt_find_best_pgsz, UMEM);
  * @iova: IOMMU address &umem->address will be mapped at
  *
  * As umem_find_best_pgsz(), over the CPU physical addresses of the pages
- * (sg_phys() of the CPU view), for callers that program an IOMMU
- * themselves. Works whether or not @umem is DMA mapped.
+ * (read from the record), for callers that program an IOMMU themselves.
+ * Works whether or not @umem is DMA mapped.
  *
  * Context: Any context. Cost: O(entries).
  * Return: the page size, or 0 if the range ends above the top of the IOVA
@@ -978,12 +1302,93 @@ unsigned long umem_find_best_phys_pgsz(struct umem *umem,
 				       unsigned long pgsz_bitmap,
 				       unsigned long iova)
 {
-	return umem_best_pgsz(&umem->sgt_append.sgt,
-			      umem->sgt_append.sgt.orig_nents,
-			      umem_offset(umem), umem->length, pgsz_bitmap,
-			      iova, false);
+	struct umem_run_iter it;
+	struct page_run run;
+	struct umem_pgsz p;
+
+	if (!umem_pgsz_start(&p, umem_offset(umem), umem->length, pgsz_bitmap,
+			     iova))
+		return 0;
+	umem_run_iter_start(&it, umem);
+	while (umem_run_iter_next(&it, &run))
+		umem_pgsz_add(&p, PFN_PHYS(run.pfn),
+			      (u64)run.nr_pages << PAGE_SHIFT);
+	return umem_pgsz_best(&p, pgsz_bitmap);
 }
 EXPORT_SYMBOL_IF_KUNIT(umem_find_best_phys_pgsz);
+
+/**
+ * umem_phys_block_iter_start() - Start umem_for_each_phys_block()
+ * @iter: the cursor
+ * @umem: the umem
+ * @pgsz: block size, a power of two
+ * @iova: IOMMU address &umem->address will be mapped at
+ *
+ * The walk starts at the entry holding the first byte, skips the blocks of
+ * the first page before it when @pgsz is below %PAGE_SIZE, and stops after
+ * umem_num_blocks() blocks, which also drops those after the last byte.
+ * Nothing is visited if @pgsz is not a power of two.
+ *
+ * Context: Any context.
+ */
+void umem_phys_block_iter_start(struct umem_phys_block_iter *iter,
+				const struct umem *umem, unsigned long pgsz,
+				unsigned long iova)
+{
+	struct page_run run;
+
+	memset(iter, 0, sizeof(*iter));
+	if (!is_power_of_2(pgsz))
+		return;
+	umem_run_iter_start(&iter->runs, umem);
+	iter->more = umem_run_iter_next(&iter->runs, &run);
+	if (iter->more) {
+		iter->addr = PFN_PHYS(run.pfn);
+		iter->len = (u64)run.nr_pages << PAGE_SHIFT;
+	}
+	iter->pg_bit = __fls(pgsz);
+	iter->advance = umem_offset(umem) & ~(pgsz - 1);
+	iter->blocks_left = umem_num_blocks(umem, pgsz, iova);
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_phys_block_iter_start);
+
+/**
+ * umem_phys_block_iter_next() - Step umem_for_each_phys_block()
+ * @iter: the cursor
+ *
+ * umem_sg_block_iter_next() over the record: reports the block holding the
+ * next byte, aligned down, and skips to the first byte of the following
+ * block, crossing entries as needed.
+ *
+ * Context: Any context. Cost: O(1) amortised over the walk.
+ * Return: true if umem_block_phys_address() now gives a block, false at
+ * the end.
+ */
+bool umem_phys_block_iter_next(struct umem_phys_block_iter *iter)
+{
+	u64 pgsz = BIT_ULL(iter->pg_bit), addr, delta;
+	struct page_run run;
+
+	if (!iter->blocks_left || !iter->more)
+		return false;
+
+	addr = iter->addr + iter->advance;
+	delta = pgsz - (addr & (pgsz - 1));
+	while (iter->len - iter->advance <= delta) {
+		delta -= iter->len - iter->advance;
+		iter->advance = 0;
+		iter->more = umem_run_iter_next(&iter->runs, &run);
+		if (!iter->more)
+			break;
+		iter->addr = PFN_PHYS(run.pfn);
+		iter->len = (u64)run.nr_pages << PAGE_SHIFT;
+	}
+	iter->advance += delta;
+	iter->block = addr & ~(pgsz - 1);
+	iter->blocks_left--;
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_phys_block_iter_next);
 
 /*
  * Streaming pins. umem_stream_fill() pins ahead into st->runs with the same

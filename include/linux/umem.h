@@ -45,16 +45,19 @@ struct umem_acct {
 
 /* umem_args.flags */
 #define UMEM_WRITE		BIT(0)	/* device may write: pin for write */
+#define UMEM_SGT		BIT(1)	/* record the pages as a scatterlist */
 
 /**
  * struct umem_args - what to pin and who pays for it
  * @mm: the address space to pin from; %NULL means ``current->mm``.
  * @start: user virtual address of the first byte.
  * @length: number of bytes; need not be page aligned.
- * @flags: %UMEM_WRITE or 0 for a read-only pin.
- * @max_seg_size: largest scatterlist entry to build, in bytes, at least
- *	%PAGE_SIZE; 0 means no limit beyond the scatterlist's own. Pass the
- *	DMA device's dma_get_max_seg_size().
+ * @flags: %UMEM_WRITE for a pin the device may write, or 0 for a read-only
+ *	pin; or'ed with %UMEM_SGT to keep the record as a scatterlist in
+ *	&umem.sgt_append (see &struct umem).
+ * @max_seg_size: largest entry of the record to build, in bytes, at least
+ *	%PAGE_SIZE; 0 means no limit beyond a scatterlist entry's own (4GiB
+ *	less a page). Pass the DMA device's dma_get_max_seg_size().
  * @acct: the accounting, see &struct umem_acct.
  */
 struct umem_args {
@@ -67,13 +70,38 @@ struct umem_args {
 };
 
 /**
+ * struct umem_runs - the compact record of a umem's pages
+ *
+ * Entries of 64 bits, each a physically contiguous run of pages: its first
+ * pfn and its number of pages (at most 4GiB less a page of them, and at
+ * most &umem_args.max_seg_size). The first chunk of entries is one
+ * allocation of up to a page, sized for the range; the next ones are whole
+ * pages, chained through their page->private. All fields are internal.
+ */
+struct umem_runs {
+	/* private: */
+	u64 *head;
+	struct page *more;
+	struct page *tail;
+	u64 *next;
+	u64 *last;
+	unsigned int head_cap;
+	unsigned int room;
+	unsigned int nr;
+	unsigned int max_pages;
+};
+
+/**
  * struct umem - a range of pinned user memory
- * @sgt_append: the pinned pages, physically contiguous runs coalesced into
- *	single entries. The table covers whole pages: the first entry starts
- *	at the page holding @address, the last ends at the page boundary after
- *	the last byte. Must stay the first member: &struct ib_umem overlays
- *	it with its own sgt_append, which dma-buf and ODP umems fill
- *	without a &struct umem.
+ * @sgt_append: a scatterlist of the pinned pages, physically contiguous
+ *	runs coalesced into single entries. The table covers whole pages: the
+ *	first entry starts at the page holding @address, the last ends at the
+ *	page boundary after the last byte. For a umem pinned with %UMEM_SGT it
+ *	is the record of what is pinned and lives as long as the umem; without
+ *	%UMEM_SGT it is a view of the compact record that umem_dma_map()
+ *	builds and umem_dma_unmap() frees, and is empty otherwise. Must stay
+ *	the first member: &struct ib_umem overlays it with its own
+ *	sgt_append, which dma-buf and ODP umems fill without a &struct umem.
  * @mm: the address space the pages were pinned from (mmgrab()ed).
  * @address: user virtual address of the first byte, as passed in.
  * @length: number of bytes, as passed in.
@@ -84,8 +112,18 @@ struct umem_args {
  * Allocated by umem_get(), or embedded in a larger structure and filled by
  * umem_init(). All fields are set at creation and constant until
  * umem_uninit() or umem_release(), except
- * @dma_mapped and the DMA addresses in @sgt_append, which umem_dma_map()
- * and umem_dma_unmap() change; the caller serialises those against users.
+ * @dma_mapped and the DMA addresses in @sgt_append (the whole table for a
+ * umem without %UMEM_SGT), which umem_dma_map() and umem_dma_unmap()
+ * change; the caller serialises those against users.
+ *
+ * The record. Without %UMEM_SGT a umem records its pages in a &struct
+ * umem_runs, 8 bytes per physically contiguous run: never more than a page
+ * array, 8 bytes per page, even when no two pages are contiguous, and one
+ * entry per run otherwise. Users that keep a DMA-mapped scatterlist for
+ * the umem's lifetime, as RDMA drivers do with &ib_umem.sgt_append, pin
+ * with %UMEM_SGT and get the scatterlist (32 bytes per entry) as the
+ * record, built while pinning, with no second copy. Every accessor below
+ * reads either record.
  */
 struct umem {
 	struct sg_append_table sgt_append;
@@ -96,6 +134,8 @@ struct umem {
 	bool writable;
 	bool dma_mapped;
 	/* private: */
+	struct umem_runs runs;
+	bool sgt_record;
 	struct umem_acct acct;
 	unsigned long charged;
 	struct device *dma_dev;
@@ -131,15 +171,20 @@ static inline unsigned int umem_offset(const struct umem *umem)
 }
 
 /**
- * umem_nents() - Number of scatterlist entries
+ * umem_nents() - Number of entries of the record
  * @umem: the umem
  *
- * Return: entries of the CPU view; after umem_dma_map() the DMA view may
- * have fewer (see &sg_table.nents).
+ * Each entry is a physically contiguous run of whole pages of at most
+ * &umem_args.max_seg_size bytes; the CPU view of &umem.sgt_append, when
+ * there is one, has the same entries. After umem_dma_map() the DMA view
+ * may have fewer (see &sg_table.nents).
+ *
+ * Return: the number of entries.
  */
 static inline unsigned int umem_nents(const struct umem *umem)
 {
-	return umem->sgt_append.sgt.orig_nents;
+	return umem->sgt_record ? umem->sgt_append.sgt.orig_nents :
+				  umem->runs.nr;
 }
 
 unsigned long umem_sgt_find_best_pgsz(struct sg_table *sgt,
@@ -268,11 +313,34 @@ struct umem_dma_block_iter {
 };
 
 /**
+ * struct umem_run_iter - cursor over the entries of a umem's record
+ *
+ * Reads either record, see &struct umem. All fields are internal.
+ */
+struct umem_run_iter {
+	/* private: */
+	struct scatterlist *sg;
+	const u64 *ent;
+	struct page *next;
+	unsigned int chunk_left;
+	unsigned int left;
+};
+
+/**
  * struct umem_phys_block_iter - cursor over the CPU physical addresses of a umem
- * @base: internal, keep away.
+ *
+ * All fields are internal.
  */
 struct umem_phys_block_iter {
-	struct umem_block_iter base;
+	/* private: */
+	struct umem_run_iter runs;
+	u64 addr;
+	u64 len;
+	u64 advance;
+	size_t blocks_left;
+	unsigned int pg_bit;
+	bool more;
+	u64 block;
 };
 
 /**
@@ -321,27 +389,31 @@ static inline size_t umem_num_blocks(const struct umem *umem,
 }
 
 /*
- * A walk of one view of a umem: from the entry holding the first byte,
+ * A walk of the DMA view of a umem: from the entry holding the first byte,
  * skipping the blocks of the first page before it when @pgsz is below
  * PAGE_SIZE, and stopping after umem_num_blocks() blocks, which also drops
  * those after the last byte. The DMA view of an unmapped umem is empty.
  */
-static inline void __umem_block_iter_start(struct umem_block_iter *iter,
-					   struct umem *umem,
-					   unsigned long pgsz,
-					   unsigned long iova, bool dma)
+static inline void __umem_dma_block_iter_start(struct umem_block_iter *iter,
+					       struct umem *umem,
+					       unsigned long pgsz,
+					       unsigned long iova)
 {
 	struct sg_table *sgt = &umem->sgt_append.sgt;
 
-	if (!is_power_of_2(pgsz) || (dma && !umem->dma_mapped)) {
+	if (!is_power_of_2(pgsz) || !umem->dma_mapped) {
 		memset(iter, 0, sizeof(*iter));
 		return;
 	}
-	umem_sg_block_iter_start(iter, sgt->sgl,
-				 dma ? sgt->nents : sgt->orig_nents, pgsz,
+	umem_sg_block_iter_start(iter, sgt->sgl, sgt->nents, pgsz,
 				 umem_offset(umem) & ~(pgsz - 1),
 				 umem_num_blocks(umem, pgsz, iova));
 }
+
+void umem_phys_block_iter_start(struct umem_phys_block_iter *iter,
+				const struct umem *umem, unsigned long pgsz,
+				unsigned long iova);
+bool umem_phys_block_iter_next(struct umem_phys_block_iter *iter);
 
 /**
  * umem_for_each_dma_block() - Walk a DMA-mapped umem in blocks of @pgsz
@@ -357,7 +429,7 @@ static inline void __umem_block_iter_start(struct umem_block_iter *iter,
  * Context: Any context. Cost: O(1) per block.
  */
 #define umem_for_each_dma_block(umem, iter, pgsz, iova)			\
-	for (__umem_block_iter_start(&(iter)->base, umem, pgsz, iova, true); \
+	for (__umem_dma_block_iter_start(&(iter)->base, umem, pgsz, iova);	\
 	     umem_sg_block_iter_next(&(iter)->base, true);)
 
 /**
@@ -367,14 +439,15 @@ static inline void __umem_block_iter_start(struct umem_block_iter *iter,
  * @pgsz: block size, a power of two from umem_find_best_phys_pgsz()
  * @iova: IOMMU address &umem->address will be mapped at
  *
- * As umem_for_each_dma_block() but over CPU physical addresses, for
- * programming an IOMMU; umem_block_phys_address() gives each block.
+ * As umem_for_each_dma_block() but over CPU physical addresses, read from
+ * the record, for programming an IOMMU; umem_block_phys_address() gives
+ * each block.
  *
  * Context: Any context. Cost: O(1) per block.
  */
 #define umem_for_each_phys_block(umem, iter, pgsz, iova)			\
-	for (__umem_block_iter_start(&(iter)->base, umem, pgsz, iova, false); \
-	     umem_sg_block_iter_next(&(iter)->base, false);)
+	for (umem_phys_block_iter_start(iter, umem, pgsz, iova);		\
+	     umem_phys_block_iter_next(iter);)
 
 /**
  * umem_block_dma_address() - DMA address of the current block
@@ -395,7 +468,7 @@ static inline dma_addr_t umem_block_dma_address(const struct umem_dma_block_iter
  */
 static inline phys_addr_t umem_block_phys_address(const struct umem_phys_block_iter *iter)
 {
-	return iter->base.__addr;
+	return iter->block;
 }
 
 /**
@@ -489,6 +562,11 @@ int umem_sgt_append_run(struct umem *umem, unsigned long pfn,
 			unsigned long npages, unsigned int max_seg,
 			unsigned long left_pages);
 void umem_sgt_free(struct umem *umem);
+int umem_runs_append(struct umem *umem, unsigned long pfn,
+		     unsigned long npages, unsigned long left_pages);
+void umem_runs_free(struct umem *umem);
+void umem_run_iter_start(struct umem_run_iter *it, const struct umem *umem);
+bool umem_run_iter_next(struct umem_run_iter *it, struct page_run *run);
 int umem_check_user_range(unsigned long untagged, size_t length);
 #endif
 

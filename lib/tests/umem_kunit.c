@@ -230,20 +230,39 @@ static void umem_test_release(struct umem *umem)
 KUNIT_DEFINE_ACTION_WRAPPER(umem_test_release_action, umem_test_release,
 			    struct umem *);
 
-/* umem_get() with the result registered for release at the end of the case. */
+static void umem_test_check_twin(struct kunit *test, struct umem *umem,
+				 const struct umem_args *args);
+
+/*
+ * umem_get() with the result registered for release at the end of the case.
+ * The umem returned keeps its record as a scatterlist (%UMEM_SGT), which the
+ * cases inspect. Each call also pins the same range with the compact record,
+ * checks that every accessor reads the same from it (or that it fails with
+ * the same errno) and releases it again before returning, so that every
+ * case's range, backing and bad input covers both records.
+ */
 static struct umem *umem_test_get(struct kunit *test,
 				  const struct umem_args *args)
 {
 	struct umem_test_ctx *ctx = test->priv;
-	struct umem *umem;
+	struct umem_args sgt_args = *args;
+	struct umem *umem, *twin;
 
-	umem = umem_get(args);
-	if (IS_ERR(umem))
+	sgt_args.flags |= UMEM_SGT;
+	umem = umem_get(&sgt_args);
+	if (IS_ERR(umem)) {
+		sgt_args.flags &= ~UMEM_SGT;
+		twin = umem_get(&sgt_args);
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(twin), PTR_ERR(umem),
+				    "the compact record fails otherwise");
+		umem_release(twin, false);
 		return umem;
+	}
 	ctx->pinned = true;
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
 							umem_test_release_action,
 							umem), 0);
+	umem_test_check_twin(test, umem, &sgt_args);
 	return umem;
 }
 
@@ -551,6 +570,185 @@ static void umem_test_check_bvec(struct kunit *test, struct umem *umem)
 			    "bytes read through the bio_vecs differ from the scatterlist's");
 }
 
+/*
+ * Two umems of the same pages, one recorded as a scatterlist and one in the
+ * compact record (or both the same way), hold the same entries, and every
+ * accessor that reads the record reads the same from both: bio_vecs, bytes,
+ * best physical page sizes and physical block walks.
+ */
+static void umem_test_check_same_record(struct kunit *test, struct umem *a,
+					struct umem *b)
+{
+	static const unsigned long bitmaps[] = {
+		SZ_4K, SZ_4K | SZ_64K | SZ_2M, SZ_4K | SZ_64K | SZ_2M | SZ_1G,
+		SZ_2M | SZ_1G,
+	};
+	unsigned int nr = umem_nents(a), n = 0, bad = 0, i, j;
+	struct umem_phys_block_iter xa, xb;
+	struct umem_run_iter ia, ib;
+	struct bio_vec *bva, *bvb;
+	struct page_run ra, rb;
+	unsigned long iovas[4];
+	size_t offs[3], len;
+	u8 *ba, *bb;
+
+	KUNIT_ASSERT_EQ(test, a->npages, b->npages);
+	KUNIT_ASSERT_EQ(test, a->length, b->length);
+	KUNIT_ASSERT_EQ(test, nr, umem_nents(b));
+
+	umem_run_iter_start(&ia, a);
+	umem_run_iter_start(&ib, b);
+	for (;;) {
+		bool ma = umem_run_iter_next(&ia, &ra);
+		bool mb = umem_run_iter_next(&ib, &rb);
+
+		if (ma != mb) {
+			bad++;
+			break;
+		}
+		if (!ma)
+			break;
+		if (ra.pfn != rb.pfn || ra.nr_pages != rb.nr_pages)
+			bad++;
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, nr);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "the two records differ");
+
+	bva = kunit_kcalloc(test, nr, sizeof(*bva), GFP_KERNEL);
+	bvb = kunit_kcalloc(test, nr, sizeof(*bvb), GFP_KERNEL);
+	ba = kunit_kmalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	bb = kunit_kmalloc(test, 3 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, bva && bvb && ba && bb);
+	KUNIT_ASSERT_EQ(test, umem_fill_bvec(a, bva, nr), nr);
+	KUNIT_ASSERT_EQ(test, umem_fill_bvec(b, bvb, nr), nr);
+	for (i = 0, bad = 0; i < nr; i++)
+		if (bva[i].bv_page != bvb[i].bv_page ||
+		    bva[i].bv_len != bvb[i].bv_len ||
+		    bva[i].bv_offset != bvb[i].bv_offset)
+			bad++;
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "bio_vecs of the two records differ");
+
+	/* Bytes at the start, the middle and the end (some umems are GiBs). */
+	len = min_t(size_t, a->length, 3 * PAGE_SIZE - 1);
+	offs[0] = 0;
+	offs[1] = (a->length - len) / 2;
+	offs[2] = a->length - len;
+	for (i = 0; i < ARRAY_SIZE(offs); i++) {
+		KUNIT_EXPECT_EQ(test, umem_copy_from(ba, a, offs[i], len), 0);
+		KUNIT_EXPECT_EQ(test, umem_copy_from(bb, b, offs[i], len), 0);
+		KUNIT_EXPECT_EQ_MSG(test, memcmp(ba, bb, len), 0,
+				    "umem_copy_from() at %zu differs", offs[i]);
+	}
+
+	umem_run_iter_start(&ia, a);
+	KUNIT_ASSERT_TRUE(test, umem_run_iter_next(&ia, &ra));
+	iovas[0] = a->address;
+	iovas[1] = a->address + PAGE_SIZE;
+	iovas[2] = umem_offset(a);
+	iovas[3] = PFN_PHYS(ra.pfn) + umem_offset(a);
+	for (i = 0; i < ARRAY_SIZE(bitmaps); i++) {
+		for (j = 0; j < ARRAY_SIZE(iovas); j++) {
+			unsigned long pa = umem_find_best_phys_pgsz(a, bitmaps[i],
+								    iovas[j]);
+			unsigned long pb = umem_find_best_phys_pgsz(b, bitmaps[i],
+								    iovas[j]);
+			unsigned long pgsz = pa ?: PAGE_SIZE;
+
+			KUNIT_EXPECT_EQ(test, pa, pb);
+			/* Both walks in step, block by block. */
+			n = 0;
+			bad = 0;
+			umem_phys_block_iter_start(&xa, a, pgsz, iovas[j]);
+			umem_phys_block_iter_start(&xb, b, pgsz, iovas[j]);
+			for (;;) {
+				bool ma = umem_phys_block_iter_next(&xa);
+				bool mb = umem_phys_block_iter_next(&xb);
+
+				if (ma != mb) {
+					bad++;
+					break;
+				}
+				if (!ma)
+					break;
+				if (umem_block_phys_address(&xa) !=
+				    umem_block_phys_address(&xb))
+					bad++;
+				n++;
+			}
+			KUNIT_EXPECT_EQ(test, bad, 0);
+			KUNIT_EXPECT_EQ(test, n, umem_num_blocks(a, pgsz, iovas[j]));
+		}
+	}
+}
+
+/*
+ * The compact record is never larger than a page array of the pages it
+ * records (kmalloc_array(npages, 8)), nor than 8 bytes an entry rounded up
+ * to a page.
+ */
+static void umem_test_check_compact_bytes(struct kunit *test, struct umem *umem)
+{
+	size_t rec = umem_metadata_bytes(umem) - kmalloc_size_roundup(sizeof(*umem));
+
+	KUNIT_EXPECT_LE_MSG(test, rec,
+			    kmalloc_size_roundup(umem->npages * sizeof(u64)),
+			    "compact record of %lu pages in %u entries: %zu bytes, more than a page array",
+			    umem->npages, umem_nents(umem), rec);
+	KUNIT_EXPECT_LE(test, rec, PAGE_ALIGN(umem_nents(umem) * sizeof(u64)));
+}
+
+/*
+ * The compact twin of @umem (see umem_test_get()): the same range pinned
+ * without %UMEM_SGT, charged beyond the limit (@umem holds the charge), so
+ * that it never fails for the limit's sake; compared, DMA mapped through
+ * its scatterlist view, compared again, released.
+ */
+static void umem_test_check_twin(struct kunit *test, struct umem *umem,
+				 const struct umem_args *args)
+{
+	struct umem_args c = *args;
+	struct scatterlist *sa, *sb;
+	size_t bytes;
+	unsigned int i, bad = 0;
+	struct umem *twin;
+	int ret;
+
+	c.flags &= ~UMEM_SGT;
+	c.acct.lock_cap = true;
+	twin = umem_get(&c);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, twin);
+	KUNIT_EXPECT_NULL(test, twin->sgt_append.sgt.sgl);
+	umem_test_check_same_record(test, umem, twin);
+	umem_test_check_compact_bytes(test, twin);
+	KUNIT_EXPECT_LE(test, umem_metadata_bytes(twin), umem_metadata_bytes(umem));
+
+	/* The scatterlist view: the entries of the scatterlist record. */
+	bytes = umem_metadata_bytes(twin);
+	ret = umem_dma_map(twin, NULL, DMA_BIDIRECTIONAL, 0);
+	if (!ret) {
+		KUNIT_EXPECT_EQ(test, twin->sgt_append.sgt.orig_nents,
+				umem_nents(umem));
+		sb = twin->sgt_append.sgt.sgl;
+		for_each_sgtable_sg(&umem->sgt_append.sgt, sa, i) {
+			if (!sb || sg_page(sa) != sg_page(sb) ||
+			    sa->length != sb->length || sb->offset) {
+				bad++;
+				break;
+			}
+			sb = sg_next(sb);
+		}
+		KUNIT_EXPECT_EQ_MSG(test, bad, 0, "scatterlist view differs");
+		umem_test_check_same_record(test, umem, twin);
+		umem_dma_unmap(twin);
+		KUNIT_EXPECT_NULL(test, twin->sgt_append.sgt.sgl);
+		KUNIT_EXPECT_EQ(test, umem_metadata_bytes(twin), bytes);
+	} else {
+		KUNIT_EXPECT_TRUE(test, IS_ENABLED(CONFIG_HIGHMEM) && ret == -EOPNOTSUPP);
+	}
+	umem_release(twin, false);
+}
+
 /* Pages spanned by [@start, @start + @length). */
 static unsigned long umem_test_npages(unsigned long start, size_t length)
 {
@@ -672,7 +870,13 @@ static void umem_test_pin_anon(struct kunit *test)
 /* Coalescing, over page arrays with a known physical layout. */
 
 KUNIT_DEFINE_ACTION_WRAPPER(umem_test_put_page, put_page, struct page *);
-KUNIT_DEFINE_ACTION_WRAPPER(umem_test_free_table, umem_sgt_free,
+static void umem_test_free_records(struct umem *umem)
+{
+	umem_sgt_free(umem);
+	umem_runs_free(umem);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(umem_test_free_table, umem_test_free_records,
 			    struct umem *);
 
 /* @nr_allocs allocations of 2^@order pages each, pages in allocation order. */
@@ -701,9 +905,9 @@ static struct page **umem_test_alloc_pages(struct kunit *test,
 }
 
 /*
- * Append @npages of @pages to @umem's table as umem_init() appends a GUP
- * batch: runs from page_runs_add_pages(), then umem_sgt_append_run() per
- * run; @left pages are still to come after these.
+ * Append @npages of @pages to @umem's record as umem_init() appends a GUP
+ * batch: runs from page_runs_add_pages(), then umem_sgt_append_run() or
+ * umem_runs_append() per run; @left pages are still to come after these.
  */
 static void umem_test_append(struct kunit *test, struct umem *umem,
 			     struct page **pages, unsigned int npages,
@@ -719,29 +923,42 @@ static void umem_test_append(struct kunit *test, struct umem *umem,
 	KUNIT_ASSERT_EQ(test, page_runs_add_pages(&runs, pages, npages), npages);
 	for (i = 0; i < runs.nr; i++) {
 		done += runs.runs[i].nr_pages;
-		KUNIT_ASSERT_EQ(test, umem_sgt_append_run(umem, runs.runs[i].pfn,
-							  runs.runs[i].nr_pages,
-							  max_seg,
-							  npages - done + left), 0);
+		if (umem->sgt_record)
+			KUNIT_ASSERT_EQ(test,
+					umem_sgt_append_run(umem, runs.runs[i].pfn,
+							    runs.runs[i].nr_pages,
+							    max_seg,
+							    npages - done + left),
+					0);
+		else
+			KUNIT_ASSERT_EQ(test,
+					umem_runs_append(umem, runs.runs[i].pfn,
+							 runs.runs[i].nr_pages,
+							 npages - done + left),
+					0);
 	}
 }
 
 /*
- * A umem whose table was built from @pages, appended in
- * one call or, with @split, in two; freed at the end of the case. It stands
- * for [UMEM_TEST_FAKE_VA + @offset, + @length) and is never released with
- * umem_release(): nothing is pinned.
+ * A umem whose record was built from @pages, appended in one call or, with
+ * @split, in two: a scatterlist with @sgt, the compact record otherwise;
+ * freed at the end of the case. It stands for [UMEM_TEST_FAKE_VA + @offset,
+ * + @length) and is never released with umem_release(): nothing is pinned.
  */
-static struct umem *umem_test_table(struct kunit *test, struct page **pages,
-				    unsigned int npages, unsigned int split,
-				    unsigned int max_seg_size,
-				    unsigned int offset, size_t length)
+static struct umem *__umem_test_table(struct kunit *test, struct page **pages,
+				      unsigned int npages, unsigned int split,
+				      unsigned int max_seg_size,
+				      unsigned int offset, size_t length,
+				      bool sgt)
 {
 	struct umem *umem = kunit_kzalloc(test, sizeof(*umem), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, umem);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, umem_test_free_table,
 							umem), 0);
+	umem->sgt_record = sgt;
+	umem->runs.max_pages = ALIGN_DOWN(max_seg_size ?: UINT_MAX, PAGE_SIZE) >>
+			       PAGE_SHIFT;
 	if (split) {
 		KUNIT_ASSERT_LT(test, split, npages);
 		umem_test_append(test, umem, pages, split, max_seg_size,
@@ -752,6 +969,26 @@ static struct umem *umem_test_table(struct kunit *test, struct page **pages,
 	umem->address = UMEM_TEST_FAKE_VA + offset;
 	umem->length = length;
 	umem->npages = npages;
+	return umem;
+}
+
+/*
+ * The scatterlist-recorded umem of __umem_test_table(), checked against its
+ * compact twin built from the same pages the same way.
+ */
+static struct umem *umem_test_table(struct kunit *test, struct page **pages,
+				    unsigned int npages, unsigned int split,
+				    unsigned int max_seg_size,
+				    unsigned int offset, size_t length)
+{
+	struct umem *umem, *twin;
+
+	umem = __umem_test_table(test, pages, npages, split, max_seg_size,
+				 offset, length, true);
+	twin = __umem_test_table(test, pages, npages, split, max_seg_size,
+				 offset, length, false);
+	umem_test_check_same_record(test, umem, twin);
+	umem_test_check_compact_bytes(test, twin);
 	return umem;
 }
 
@@ -1484,7 +1721,7 @@ static const struct umem_test_bad_case umem_test_bad_cases[] = {
 	{ "max_seg_size below PAGE_SIZE", UMEM_TEST_RW, 0, PAGE_SIZE, 0,
 	  PAGE_SIZE - 1, -EINVAL },
 	{ "max_seg_size 1", UMEM_TEST_RW, 0, PAGE_SIZE, 0, 1, -EINVAL },
-	{ "unknown flag", UMEM_TEST_RW, 0, PAGE_SIZE, BIT(1), 0, -EINVAL },
+	{ "unknown flag", UMEM_TEST_RW, 0, PAGE_SIZE, BIT(7), 0, -EINVAL },
 };
 
 static void umem_test_bad_desc(const struct umem_test_bad_case *c, char *desc)
@@ -2144,7 +2381,7 @@ static void umem_test_free_clean(struct kunit *test)
 {
 	struct umem_args args = {
 		.length = PAGE_SIZE,
-		.flags = UMEM_WRITE,
+		.flags = UMEM_WRITE | UMEM_SGT,
 	};
 	struct umem_test_ctx *ctx = test->priv;
 	struct folio *folio;
@@ -2172,15 +2409,15 @@ static void umem_test_free_clean(struct kunit *test)
  * the call succeeds. After each failure: a documented errno, no pin held,
  * every counter back; the fixture checks the balance at the end too.
  */
-static void umem_test_fail_nth(struct kunit *test)
-{
 #ifdef CONFIG_FAULT_INJECTION
-	const size_t len = 256 * PAGE_SIZE;
+static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags)
+{
+	const size_t len = 1024 * PAGE_SIZE;
 	struct umem_test_ctx *ctx = test->priv;
 	struct umem_test_counters before;
 	struct umem_args args = {
 		.length = len,
-		.flags = UMEM_WRITE,
+		.flags = UMEM_WRITE | flags,
 		.max_seg_size = PAGE_SIZE,	/* one entry a page: several chunks */
 	};
 	unsigned int n, injected = 0;
@@ -2219,7 +2456,8 @@ static void umem_test_fail_nth(struct kunit *test)
 	ctx->pinned = true;
 	/* Charge, runs page, at least one GUP call, at least two chunks */
 	KUNIT_EXPECT_GE(test, injected, 5U);
-	kunit_info(test, "umem_get(): %u failure points injected\n", injected);
+	kunit_info(test, "umem_get(), %s record: %u failure points injected\n",
+		   flags & UMEM_SGT ? "scatterlist" : "compact", injected);
 
 	for (n = 1, injected = 0; n < 100; n++) {
 		WRITE_ONCE(current->fail_nth, n);
@@ -2236,12 +2474,23 @@ static void umem_test_fail_nth(struct kunit *test)
 		injected++;
 		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
 		KUNIT_EXPECT_FALSE(test, umem->dma_mapped);
+		KUNIT_EXPECT_TRUE(test, (flags & UMEM_SGT) ||
+				  !umem->sgt_append.sgt.sgl);
 	}
 	KUNIT_EXPECT_TRUE(test, umem->dma_mapped);
-	KUNIT_EXPECT_GE(test, injected, 1U);
+	/* The compact record's view takes chunks of its own. */
+	KUNIT_EXPECT_GE(test, injected, flags & UMEM_SGT ? 1U : 2U);
 	umem_release(umem, false);
 	KUNIT_EXPECT_EQ(test, umem_test_pins_held(), held);
 	umem_test_expect_charges(test, &before);
+}
+#endif
+
+static void umem_test_fail_nth(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	umem_test_fail_nth_record(test, 0);
+	umem_test_fail_nth_record(test, UMEM_SGT);
 #else
 	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 #endif
@@ -2262,7 +2511,9 @@ static void umem_test_run_over_4g(struct kunit *test)
 	const unsigned long first = max_all >> PAGE_SHIFT;
 	const unsigned long bases[] = { 0x1000, 0x10000, 0x100000 };
 	unsigned long pfn = 0, total = 0;
+	struct umem_run_iter it;
 	struct scatterlist *sg;
+	struct page_run run;
 	struct umem *umem;
 	unsigned int i;
 
@@ -2275,6 +2526,7 @@ static void umem_test_run_over_4g(struct kunit *test)
 		kunit_skip(test, "no memory 4 GiB past any of the candidate pfns");
 	umem = kunit_kzalloc(test, sizeof(*umem), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, umem);
+	umem->sgt_record = true;
 	KUNIT_ASSERT_EQ(test, umem_sgt_append_run(umem, pfn, npages, max_all, 0), 0);
 	KUNIT_EXPECT_EQ(test, umem->npages, npages);
 	KUNIT_EXPECT_EQ(test, umem_nents(umem), 2);
@@ -2285,6 +2537,56 @@ static void umem_test_run_over_4g(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, total, npages);
 	umem_sgt_free(umem);
+
+	/* The compact record splits the same way: an entry's length field. */
+	memset(umem, 0, sizeof(*umem));
+	umem->runs.max_pages = first;
+	KUNIT_ASSERT_EQ(test, umem_runs_append(umem, pfn, npages, 0), 0);
+	KUNIT_EXPECT_EQ(test, umem->npages, npages);
+	KUNIT_EXPECT_EQ(test, umem_nents(umem), 2);
+	umem_run_iter_start(&it, umem);
+	for (i = 0, total = 0; umem_run_iter_next(&it, &run); i++) {
+		KUNIT_EXPECT_EQ(test, run.pfn, pfn + total);
+		KUNIT_EXPECT_EQ(test, run.nr_pages, i ? 4 : first);
+		total += run.nr_pages;
+	}
+	KUNIT_EXPECT_EQ(test, total, npages);
+	umem_runs_free(umem);
+}
+
+/*
+ * The compact record of fully fragmented memory, no two pages adjacent: 8
+ * bytes a page, against a scatterlist entry a page (32 bytes on 64-bit
+ * kernels with DMA lengths), and no more than a page array of the same
+ * pages costs. The first page of each of 1536 order-1
+ * allocations: three pages of entries.
+ */
+static void umem_test_compact_fragmented(struct kunit *test)
+{
+	const unsigned int n = 3 * PAGE_SIZE / sizeof(u64);
+	struct page **pages, **sparse;
+	struct umem *umem, *twin;
+	size_t base = kmalloc_size_roundup(sizeof(*umem)), rec, sgt;
+	unsigned int i;
+
+	pages = umem_test_alloc_pages(test, 1, n);
+	sparse = kunit_kcalloc(test, n, sizeof(*sparse), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, sparse);
+	for (i = 0; i < n; i++)
+		sparse[i] = pages[2 * i];
+	umem = __umem_test_table(test, sparse, n, 0, 0, 0,
+				 (size_t)n << PAGE_SHIFT, true);
+	twin = __umem_test_table(test, sparse, n, n / 3, 0, 0,
+				 (size_t)n << PAGE_SHIFT, false);
+	KUNIT_EXPECT_EQ(test, umem_nents(twin), n);
+	umem_test_check_same_record(test, umem, twin);
+	rec = umem_metadata_bytes(twin) - base;
+	sgt = umem_metadata_bytes(umem) - base;
+	KUNIT_EXPECT_EQ(test, rec, n * sizeof(u64));
+	KUNIT_EXPECT_LE(test, rec, kmalloc_size_roundup(n * sizeof(struct page *)));
+	KUNIT_EXPECT_GE(test, sgt, n * sizeof(struct scatterlist));
+	kunit_info(test, "%u fragmented pages: compact record %zu bytes (%zu a page), scatterlist %zu\n",
+		   n, rec, rec / n, sgt);
 }
 
 static struct kunit_case umem_test_cases[] = {
@@ -2292,6 +2594,7 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE_PARAM(umem_test_coalesce, umem_test_coalesce_gen_params),
 	KUNIT_CASE(umem_test_page_runs),
 	KUNIT_CASE(umem_test_run_over_4g),
+	KUNIT_CASE(umem_test_compact_fragmented),
 	KUNIT_CASE_PARAM(umem_test_pgsz_table, umem_test_pgsz_gen_params),
 	KUNIT_CASE_PARAM(umem_test_phys_view, umem_test_view_gen_params),
 	KUNIT_CASE_PARAM(umem_test_dma_view, umem_test_view_gen_params),

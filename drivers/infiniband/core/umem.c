@@ -127,6 +127,7 @@ struct ib_umem *ib_umem_get(struct ib_device *device, unsigned long addr,
 	struct umem_args args = {
 		.start = addr,
 		.length = size,
+		.flags = UMEM_SGT,
 		.max_seg_size = ib_dma_max_seg_size(device),
 	};
 	unsigned long dma_attr = 0;

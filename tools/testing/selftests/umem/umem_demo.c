@@ -384,9 +384,10 @@ static double gup_ref_ms(void *addr, size_t len)
 
 static void print_header(void)
 {
-	printf("%-8s %6s %9s %9s %11s %10s %8s %9s %8s %6s %11s %5s\n",
-	       "backing", "size", "pages", "sg-ents", "metadata-B", "B/GiB",
-	       "best-pgsz", "pin-ms", "ref-ms", "ratio", "release-ms", "data");
+	printf("%-8s %6s %9s %9s %11s %10s %10s %8s %9s %8s %6s %11s %5s\n",
+	       "backing", "size", "pages", "entries", "metadata-B", "B/GiB",
+	       "sgt-B/GiB", "best-pgsz", "pin-ms", "ref-ms", "ratio",
+	       "release-ms", "data");
 	fflush(stdout);
 }
 
@@ -394,8 +395,8 @@ static void print_header(void)
 static bool run_case(int fd, enum backing b, size_t size)
 {
 	char s1[32], s2[32], s3[32], s4[32];
+	struct test_umem_cmd cmd, sgt;
 	struct mapping m = { 0 };
-	struct test_umem_cmd cmd;
 	double ref_ms;
 	uint64_t want;
 	bool good;
@@ -427,6 +428,14 @@ static bool run_case(int fd, enum backing b, size_t size)
 		return false;
 	}
 
+	/* The same pin recorded as a scatterlist, as RDMA records it. */
+	ret = pin_release(fd, m.addr, size, TEST_UMEM_WRITE | TEST_UMEM_SGT, &sgt);
+	if (ret) {
+		check(false, "%s: pin and release %zu bytes as a scatterlist: %s",
+		      backing_name[b], size, strerror(-ret));
+		memset(&sgt, 0, sizeof(sgt));
+	}
+
 	good = cmd.checksum == want;
 	ref_ms = gup_ref_ms(m.addr, size);
 	if (ref_ms > 0) {
@@ -436,11 +445,12 @@ static bool run_case(int fd, enum backing b, size_t size)
 		snprintf(s3, sizeof(s3), "-");
 		snprintf(s4, sizeof(s4), "-");
 	}
-	printf("%-8s %6s %9llu %9llu %11llu %10.0f %8s %9.1f %8s %6s %11.1f %5s\n",
+	printf("%-8s %6s %9llu %9llu %11llu %10.0f %10.0f %8s %9.1f %8s %6s %11.1f %5s\n",
 	       backing_name[b], fmt_size(s1, sizeof(s1), size),
 	       (unsigned long long)cmd.npages, (unsigned long long)cmd.nents,
 	       (unsigned long long)cmd.metadata_bytes,
 	       (double)cmd.metadata_bytes * SZ_1G / size,
+	       (double)sgt.metadata_bytes * SZ_1G / size,
 	       fmt_size(s2, sizeof(s2), cmd.best_pgsz[TEST_UMEM_PGSZ_4K_2M_1G]),
 	       cmd.pin_ns / 1e6, s3, s4, cmd.release_ns / 1e6,
 	       good ? "ok" : "BAD");
@@ -455,9 +465,28 @@ static bool run_case(int fd, enum backing b, size_t size)
 		check(cmd.npages == npages, "%s: %llu pages pinned, expected %lu",
 		      backing_name[b], (unsigned long long)cmd.npages, npages);
 		check(cmd.nents >= 1 && cmd.nents <= cmd.npages,
-		      "%s: 1 <= %llu sg entries <= pages", backing_name[b],
+		      "%s: 1 <= %llu entries <= pages", backing_name[b],
 		      (unsigned long long)cmd.nents);
 		check(cmd.metadata_bytes > 0, "%s: metadata bytes reported",
+		      backing_name[b]);
+		/*
+		 * The compact record: never more than a page array (8 bytes a
+		 * page, rounded up to a page) plus the struct umem's slab
+		 * object, and never more than the scatterlist record of the
+		 * same pin, which must describe the same pages the same way.
+		 */
+		check(cmd.metadata_bytes <= ((npages * 8 + 4095) & ~4095UL) + 512,
+		      "%s: compact record %llu bytes <= a page array of %lu pages",
+		      backing_name[b], (unsigned long long)cmd.metadata_bytes,
+		      npages);
+		check(cmd.metadata_bytes <= sgt.metadata_bytes,
+		      "%s: compact record %llu bytes <= scatterlist record %llu",
+		      backing_name[b], (unsigned long long)cmd.metadata_bytes,
+		      (unsigned long long)sgt.metadata_bytes);
+		check(sgt.npages == cmd.npages && sgt.nents == cmd.nents &&
+		      sgt.checksum == cmd.checksum &&
+		      !memcmp(sgt.best_pgsz, cmd.best_pgsz, sizeof(sgt.best_pgsz)),
+		      "%s: both records: same pages, entries, bytes and page sizes",
 		      backing_name[b]);
 		check(cmd.best_pgsz[TEST_UMEM_PGSZ_4K] == SZ_4K,
 		      "%s: best page size for a 4K-only device is 4K (got %llu)",
@@ -467,7 +496,7 @@ static bool run_case(int fd, enum backing b, size_t size)
 			size_t nhuge = (size + SZ_2M - 1) / SZ_2M;
 
 			check(cmd.nents <= nhuge,
-			      "hugetlb: %llu sg entries <= %zu huge pages",
+			      "hugetlb: %llu entries <= %zu huge pages",
 			      (unsigned long long)cmd.nents, nhuge);
 			check(cmd.best_pgsz[TEST_UMEM_PGSZ_4K_2M] == SZ_2M,
 			      "hugetlb: best page size for 4K|2M is 2M (got %llu)",
