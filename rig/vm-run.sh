@@ -56,6 +56,8 @@ append+=" transparent_hugepage=always"
 	append+=" hugepagesz=1G hugepages=$VM_HUGEPAGES_1G hugepagesz=2M"
 append+=" hugepages=${VM_HUGEPAGES:-1100}"
 append+=" kmemleak=on"
+# VM_APPEND: more kernel arguments (movablecore=... for rig/gup-runs-test.sh)
+[ -z "${VM_APPEND:-}" ] || append+=" $VM_APPEND"
 [ "$kunit" = 1 ] || append+=" kunit.enable=0"
 
 # VM_ACCEL=icount: one TCG thread with -icount shift=0, so that the guest's

@@ -11,6 +11,12 @@
  * 7 pages per call. After each case nr_foll_pin_acquired must equal
  * nr_foll_pin_released again (needs root for /proc/sys/vm/stat_refresh).
  *
+ * With --movable, for a machine booted with movablecore= (anonymous memory
+ * then comes from ZONE_MOVABLE, which FOLL_LONGTERM must not pin): only
+ * the 4K and THP cases, each of which must migrate the pages before
+ * pinning them (the pins check that every page may stay pinned), and
+ * pgmigrate_success must have grown.
+ *
  * Needs CONFIG_GUP_TEST and debugfs; THP and hugetlb cases skip when the
  * machine has none.
  */
@@ -268,9 +274,10 @@ static void test_hugetlb(unsigned int shift, const char *name)
 	munmap(p, len);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	long long held;
+	bool movable = argc > 1 && !strcmp(argv[1], "--movable");
+	long long held, migrated;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ksft_print_header();
@@ -280,12 +287,22 @@ int main(void)
 	if (!vmstat_refresh())
 		ksft_exit_skip("needs root for /proc/sys/vm/stat_refresh\n");
 	held = pins_held();
+	migrated = read_vmstat("pgmigrate_success");
 
 	test_4k();
-	test_zero_page();
+	if (!movable)
+		test_zero_page();
 	test_thp();
-	test_hugetlb(21, "hugetlb 2M");
-	test_hugetlb(30, "hugetlb 1G");
+	if (movable) {
+		long long now = read_vmstat("pgmigrate_success");
+
+		ksft_test_result(now > migrated,
+				 "pinned memory was migrated out of ZONE_MOVABLE first (pgmigrate_success %lld -> %lld)\n",
+				 migrated, now);
+	} else {
+		test_hugetlb(21, "hugetlb 2M");
+		test_hugetlb(30, "hugetlb 1G");
+	}
 
 	ksft_test_result(pins_held() == held, "no pin left behind\n");
 	printf("%u passed, %u failed\n", ksft_get_pass_cnt(),
