@@ -1249,6 +1249,150 @@ static void test_fail_nth(int fd)
 	fail_nth_sweep(fd, BACK_HUGETLB, 4 * SZ_1M);
 }
 
+/*
+ * A bounded fuzz of pin, pin-and-release, release and close, against a model
+ * of what must be pinned: random pieces of a 4K, a THP and a hugetlb buffer,
+ * random write/read, record (compact or scatterlist) and dirty flags, while
+ * the protection of random 64K blocks of the 4K buffer changes between
+ * read-write, read-only and none. A pin must succeed exactly when the model
+ * says the range can be pinned (EFAULT otherwise), report the pages it
+ * spans and read back the bytes the buffer holds; after every operation
+ * VmPin must be the pages of the live pins. UMEM_FUZZ_SEED replays a run,
+ * UMEM_FUZZ_SECS sets its length (default 20).
+ */
+#define FUZZ_LEN	(8 * SZ_1M)
+#define FUZZ_BLOCK	SZ_64K
+#define FUZZ_PINS	16
+
+struct fuzz_pin {
+	uint64_t handle;
+	unsigned long npages;
+};
+
+static void test_fuzz(void)
+{
+	static const int prots[] = { PROT_READ | PROT_WRITE, PROT_READ, PROT_NONE };
+	unsigned long ops = 0, kept = 0, once = 0, refused = 0, closes = 0, bad = 0;
+	int prot[FUZZ_LEN / FUZZ_BLOCK];
+	struct fuzz_pin live[FUZZ_PINS];
+	const char *env = getenv("UMEM_FUZZ_SEED");
+	unsigned int seed = env ? strtoul(env, NULL, 0) : (unsigned int)time(NULL);
+	double secs = getenv("UMEM_FUZZ_SECS") ? atof(getenv("UMEM_FUZZ_SECS")) : 20;
+	struct mapping m[NR_BACKINGS];
+	unsigned long pinned = 0;
+	int nlive = 0, fd, b, i;
+	uint64_t end;
+
+	printf("# fuzz: seed %u for %.0f s (UMEM_FUZZ_SEED replays it)\n", seed,
+	       secs);
+	srandom(seed);
+	for (b = 0; b < NR_BACKINGS; b++) {
+		if (map_backing(b, FUZZ_LEN, &m[b])) {
+			printf("# fuzz: skipped: no %s buffer\n", backing_name[b]);
+			while (--b >= 0)
+				munmap(m[b].base, m[b].maplen);
+			return;
+		}
+		fill(m[b].addr, FUZZ_LEN, 7 + b);
+	}
+	for (i = 0; i < (int)ARRAY_SIZE(prot); i++)
+		prot[i] = 0;
+	fd = open(DEVICE, O_RDWR);
+	end = now_ns() + secs * 1e9;
+	while (fd >= 0 && now_ns() < end && !bad) {
+		int r = random() % 100;
+		struct test_umem_cmd cmd;
+		unsigned int flags = 0;
+		bool can = true;
+		size_t off, len;
+		char *p;
+		int ret;
+
+		ops++;
+		if (r < 8) {
+			/* Change the protection of a 64K block of the 4K buffer. */
+			i = random() % ARRAY_SIZE(prot);
+			prot[i] = random() % ARRAY_SIZE(prots);
+			if (mprotect((char *)m[BACK_4K].addr + i * FUZZ_BLOCK,
+				     FUZZ_BLOCK, prots[prot[i]]))
+				bad++;
+		} else if (r < 30 && nlive) {
+			i = random() % nlive;
+			if (release(fd, live[i].handle))
+				bad++;
+			pinned -= live[i].npages;
+			live[i] = live[--nlive];
+		} else if (r < 32) {
+			/* Closing the file releases every pin it holds. */
+			close(fd);
+			fd = open(DEVICE, O_RDWR);
+			nlive = 0;
+			pinned = 0;
+			closes++;
+		} else {
+			b = random() % NR_BACKINGS;
+			len = 1 + random() % (random() % 4 ? 64 * SZ_4K : 2 * SZ_1M);
+			off = random() % (FUZZ_LEN - len + 1);
+			p = (char *)m[b].addr + off;
+			if (random() % 2)
+				flags |= TEST_UMEM_WRITE;
+			if (random() % 2)
+				flags |= TEST_UMEM_SGT;
+			if (random() % 4 == 0)
+				flags |= TEST_UMEM_DIRTY;
+			if (b == BACK_4K)
+				for (i = off / FUZZ_BLOCK; i <= (int)((off + len - 1) / FUZZ_BLOCK); i++)
+					if (prot[i] == 2 || (prot[i] == 1 && (flags & TEST_UMEM_WRITE)))
+						can = false;
+			if (r < 60 || nlive == FUZZ_PINS)
+				ret = pin_release(fd, p, len, flags, &cmd);
+			else
+				ret = pin(fd, p, len, flags, &cmd);
+			if (!can) {
+				if (ret != -EFAULT) {
+					printf("# fuzz: op %lu: pin of an unpinnable range: %s\n",
+					       ops, strerror(-ret));
+					bad++;
+					if (!ret && r >= 60)
+						release(fd, cmd.handle);
+				}
+				refused++;
+			} else if (ret || cmd.npages != pages_spanned(p, len) ||
+				   cmd.nents < 1 || cmd.nents > cmd.npages ||
+				   cmd.checksum != csum(p, len)) {
+				printf("# fuzz: op %lu: %s of %zu bytes at +%zu (%s, flags %#x): %s, %llu pages, checksum %s\n",
+				       ops, r < 60 ? "pin-release" : "pin", len,
+				       off, backing_name[b], flags, strerror(-ret),
+				       (unsigned long long)cmd.npages,
+				       cmd.checksum == csum(p, len) ? "ok" : "BAD");
+				bad++;
+			} else if (r < 60 || nlive == FUZZ_PINS) {
+				once++;
+			} else {
+				live[nlive].handle = cmd.handle;
+				live[nlive].npages = cmd.npages;
+				pinned += cmd.npages;
+				nlive++;
+				kept++;
+			}
+		}
+		if (status_kb("VmPin") != (long)(pinned * page_size / 1024)) {
+			printf("# fuzz: op %lu: VmPin %ld kB, the model says %lu kB\n",
+			       ops, status_kb("VmPin"), pinned * page_size / 1024);
+			bad++;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("# fuzz: %lu operations (%lu kept pins, %lu pin-and-release, %lu refused as the model said, %lu closes), seed %u\n",
+	       ops, kept, once, refused, closes, seed);
+	check(fd >= 0 && !bad && status_kb("VmPin") == 0,
+	      "fuzz of pin/release with both records and changing protections: no divergence (seed %u)",
+	      seed);
+	for (b = 0; b < NR_BACKINGS; b++)
+		munmap(m[b].base, m[b].maplen);
+}
+
 static void print_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -1344,6 +1488,7 @@ int main(int argc, char **argv)
 		test_superpriv(fd);
 		test_kill(fd);
 		test_fail_nth(fd);
+		test_fuzz();
 		test_root_only();
 		test_rlimit();
 	}
