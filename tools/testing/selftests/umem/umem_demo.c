@@ -1342,10 +1342,14 @@ static void test_fuzz(void)
 				flags |= TEST_UMEM_SGT;
 			if (random() % 4 == 0)
 				flags |= TEST_UMEM_DIRTY;
-			if (b == BACK_4K)
-				for (i = off / FUZZ_BLOCK; i <= (int)((off + len - 1) / FUZZ_BLOCK); i++)
-					if (prot[i] == 2 || (prot[i] == 1 && (flags & TEST_UMEM_WRITE)))
-						can = false;
+			for (i = off / FUZZ_BLOCK;
+			     b == BACK_4K && i <= (int)((off + len - 1) / FUZZ_BLOCK);
+			     i++) {
+				if (prots[prot[i]] == PROT_NONE ||
+				    (prots[prot[i]] == PROT_READ &&
+				     (flags & TEST_UMEM_WRITE)))
+					can = false;
+			}
 			if (r < 60 || nlive == FUZZ_PINS)
 				ret = pin_release(fd, p, len, flags, &cmd);
 			else
@@ -1362,7 +1366,8 @@ static void test_fuzz(void)
 			} else if (ret || cmd.npages != pages_spanned(p, len) ||
 				   cmd.nents < 1 || cmd.nents > cmd.npages ||
 				   cmd.checksum != csum(p, len)) {
-				printf("# fuzz: op %lu: %s of %zu bytes at +%zu (%s, flags %#x): %s, %llu pages, checksum %s\n",
+				printf(
+				       "# fuzz: op %lu: %s of %zu bytes at +%zu (%s, flags %#x): %s, %llu pages, checksum %s\n",
 				       ops, r < 60 ? "pin-release" : "pin", len,
 				       off, backing_name[b], flags, strerror(-ret),
 				       (unsigned long long)cmd.npages,
@@ -1387,7 +1392,8 @@ static void test_fuzz(void)
 	}
 	if (fd >= 0)
 		close(fd);
-	printf("# fuzz: %lu operations (%lu kept pins, %lu pin-and-release, %lu refused as the model said, %lu closes), seed %u\n",
+	printf(
+	       "# fuzz: %lu operations (%lu kept pins, %lu pin-and-release, %lu refused as the model said, %lu closes), seed %u\n",
 	       ops, kept, once, refused, closes, seed);
 	check(fd >= 0 && !bad && status_kb("VmPin") == base,
 	      "fuzz of pin/release with both records and changing protections: no divergence (seed %u)",
