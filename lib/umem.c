@@ -448,7 +448,8 @@ VISIBLE_IF_KUNIT void umem_run_iter_start(struct umem_run_iter *it,
 					  const struct umem *umem)
 {
 	memset(it, 0, sizeof(*it));
-	if (umem->sgt_record) {
+	it->sgt = umem->sgt_record;
+	if (it->sgt) {
 		it->sg = umem->sgt_append.sgt.sgl;
 		it->left = umem->sgt_append.sgt.orig_nents;
 		return;
@@ -474,7 +475,7 @@ VISIBLE_IF_KUNIT bool umem_run_iter_next(struct umem_run_iter *it,
 	if (!it->left)
 		return false;
 	it->left--;
-	if (it->sg) {
+	if (it->sgt) {
 		run->pfn = page_to_pfn(sg_page(it->sg));
 		run->nr_pages = it->sg->length >> PAGE_SHIFT;
 		it->sg = sg_next(it->sg);
@@ -979,7 +980,9 @@ static int umem_virt_dma_map(struct umem *umem)
  * umem_dma_unmap() and every user of the DMA view.
  * Return: 0, or -EBUSY if @umem is already mapped, -EINVAL for an invalid
  * @dir, -ENOMEM if the scatterlist view cannot be allocated, -EOPNOTSUPP
- * for @dev %NULL on a %CONFIG_HIGHMEM kernel, or what dma_map_sgtable()
+ * for @dev %NULL on a %CONFIG_HIGHMEM kernel or, on architectures without
+ * scatterlist chaining, for a compact record of more entries than one
+ * scatterlist chunk holds, or what dma_map_sgtable()
  * returns (-EINVAL, -ENOMEM, -EIO, -EREMOTEIO).
  */
 int umem_dma_map(struct umem *umem, struct device *dev,

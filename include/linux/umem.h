@@ -73,8 +73,8 @@ struct umem_args {
  * struct umem_runs - the compact record of a umem's pages
  *
  * Entries of 64 bits, each a physically contiguous run of pages: its first
- * pfn and its number of pages (at most 4GiB less a page of them, and at
- * most &umem_args.max_seg_size). The first chunk of entries is one
+ * pfn and its number of pages (covering at most 4GiB less a page, and at
+ * most &umem_args.max_seg_size bytes: a longer run takes several entries). The first chunk of entries is one
  * allocation of up to a page, sized for the range; the next ones are whole
  * pages, chained through their page->private. All fields are internal.
  */
@@ -117,9 +117,10 @@ struct umem_runs {
  * change; the caller serialises those against users.
  *
  * The record. Without %UMEM_SGT a umem records its pages in a &struct
- * umem_runs, 8 bytes per physically contiguous run: never more than a page
- * array, 8 bytes per page, even when no two pages are contiguous, and one
- * entry per run otherwise. Users that keep a DMA-mapped scatterlist for
+ * umem_runs, 8 bytes per physically contiguous run (split at
+ * &umem_args.max_seg_size): never more than a page array, 8 bytes per
+ * page, even when no two pages are contiguous, and one entry per run
+ * otherwise. Users that keep a DMA-mapped scatterlist for
  * the umem's lifetime, as RDMA drivers do with &ib_umem.sgt_append, pin
  * with %UMEM_SGT and get the scatterlist (32 bytes per entry) as the
  * record, built while pinning, with no second copy. Every accessor below
@@ -324,6 +325,7 @@ struct umem_run_iter {
 	struct page *next;
 	unsigned int chunk_left;
 	unsigned int left;
+	bool sgt;
 };
 
 /**
