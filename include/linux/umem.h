@@ -74,9 +74,10 @@ struct umem_args {
  *
  * Entries of 64 bits, each a physically contiguous run of pages: its first
  * pfn and its number of pages (covering at most 4GiB less a page, and at
- * most &umem_args.max_seg_size bytes: a longer run takes several entries). The first chunk of entries is one
- * allocation of up to a page, sized for the range; the next ones are whole
- * pages, chained through their page->private. All fields are internal.
+ * most &umem_args.max_seg_size bytes: a longer run takes several
+ * entries). The first chunk of entries is one allocation of up to a page,
+ * sized for the range; the next ones are whole pages, chained through
+ * their page->private. All fields are internal.
  */
 struct umem_runs {
 	/* private: */
