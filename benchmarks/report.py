@@ -116,7 +116,8 @@ def main():
               'PIN_LONGTERM_RUNS pins the same range, 512 pages per call, with '
               'pin_user_pages_runs_fast() into physically contiguous runs and '
               'unpins them by range. umem pins through the same runs, builds its '
-              'scatterlist from them, then unpins by contiguous range, dirtying '
+              'record from them (compact; a scatterlist with UMEM_SGT), then unpins '
+              'by contiguous range, dirtying '
               '(as a DMA-write user must) or not. Ratios are against '
               'PIN_LONGTERM; the clean release is the like-for-like one.',
               '',
