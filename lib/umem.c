@@ -383,11 +383,13 @@ VISIBLE_IF_KUNIT int umem_runs_append(struct umem *umem, unsigned long pfn,
 
 	if (WARN_ON_ONCE((u64)(pfn + npages - 1) >> UMEM_RUN_PFN_BITS))
 		return -EOVERFLOW;
-	if (r->last) {
-		last = umem_run_pages(*r->last);
-		if (umem_run_pfn(*r->last) + last == pfn && last < r->max_pages) {
+	/* Entries are written in order: the last one is just before @next. */
+	if (r->nr) {
+		e = r->next - 1;
+		last = umem_run_pages(*e);
+		if (umem_run_pfn(*e) + last == pfn && last < r->max_pages) {
 			n = min(npages, r->max_pages - last);
-			*r->last += n;
+			*e += n;
 			pfn += n;
 			npages -= n;
 			umem->npages += n;
@@ -400,7 +402,6 @@ VISIBLE_IF_KUNIT int umem_runs_append(struct umem *umem, unsigned long pfn,
 		if (!e)
 			return -ENOMEM;
 		*e = (u64)pfn << UMEM_RUN_LEN_BITS | n;
-		r->last = e;
 		r->nr++;
 		pfn += n;
 		npages -= n;

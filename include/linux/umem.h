@@ -85,7 +85,6 @@ struct umem_runs {
 	struct page *more;
 	struct page *tail;
 	u64 *next;
-	u64 *last;
 	unsigned int head_cap;
 	unsigned int room;
 	unsigned int nr;

@@ -1305,7 +1305,7 @@ static void test_fuzz(void)
 		int r = random() % 100;
 		struct test_umem_cmd cmd;
 		unsigned int flags = 0;
-		bool can = true;
+		bool can = true, keep;
 		size_t off, len;
 		char *p;
 		int ret;
@@ -1350,7 +1350,8 @@ static void test_fuzz(void)
 				     (flags & TEST_UMEM_WRITE)))
 					can = false;
 			}
-			if (r < 60 || nlive == FUZZ_PINS)
+			keep = r >= 60 && nlive < FUZZ_PINS;
+			if (!keep)
 				ret = pin_release(fd, p, len, flags, &cmd);
 			else
 				ret = pin(fd, p, len, flags, &cmd);
@@ -1359,7 +1360,7 @@ static void test_fuzz(void)
 					printf("# fuzz: op %lu: pin of an unpinnable range: %s\n",
 					       ops, strerror(-ret));
 					bad++;
-					if (!ret && r >= 60)
+					if (!ret && keep)
 						release(fd, cmd.handle);
 				}
 				refused++;
@@ -1368,12 +1369,12 @@ static void test_fuzz(void)
 				   cmd.checksum != csum(p, len)) {
 				printf(
 				       "# fuzz: op %lu: %s of %zu bytes at +%zu (%s, flags %#x): %s, %llu pages, checksum %s\n",
-				       ops, r < 60 ? "pin-release" : "pin", len,
+				       ops, keep ? "pin" : "pin-release", len,
 				       off, backing_name[b], flags, strerror(-ret),
 				       (unsigned long long)cmd.npages,
 				       cmd.checksum == csum(p, len) ? "ok" : "BAD");
 				bad++;
-			} else if (r < 60 || nlive == FUZZ_PINS) {
+			} else if (!keep) {
 				once++;
 			} else {
 				live[nlive].handle = cmd.handle;
