@@ -12,7 +12,6 @@
 #include <linux/err.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
-#include <linux/page_runs.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
 
