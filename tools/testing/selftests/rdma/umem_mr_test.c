@@ -21,6 +21,9 @@
  * every fault-injection point the registration reaches is failed in turn
  * and must leave a clean errno, VmPin and the FOLL_PIN balance unchanged,
  * and a registration that works after it.
+ * Then a bounded fuzz of reg/rereg/dereg over overlapping MRs of every
+ * backing, against a model of VmPin and of each MR's access (the seed is
+ * printed; UMEM_RDMA_FUZZ_SEED and UMEM_RDMA_FUZZ_SECS replay and size it).
  *
  * Only the behaviour visible to userspace is tested, so the result must be
  * the same whatever implements ib_umem in the kernel.  The fail-nth sweep
@@ -1780,6 +1783,226 @@ static void failnth_cases(void)
 	failnth_case(BACK_HUGETLB, 4 * SZ_1M);
 }
 
+/* ---- fuzz ---- */
+
+/*
+ * A bounded fuzz of ibv_reg_mr / ibv_rereg_mr / ibv_dereg_mr against a
+ * shadow model of what is registered and charged.  Random operations over
+ * up to FUZZ_MRS MRs on one buffer of each backing, at random byte offsets
+ * and lengths, possibly overlapping:
+ *  - reg with read-write, local-write + remote-read or read-only access;
+ *  - reg of a range that runs into a PROT_NONE mapping: must fail EFAULT;
+ *  - dereg;
+ *  - rereg of the access flags: a read-only pin cannot become writable
+ *    (EACCES, MR unchanged), anything else succeeds;
+ *  - rereg of the translation to a new range: done, or refused with
+ *    EOPNOTSUPP (rxe) and the MR unchanged; the device must answer the same
+ *    way every time;
+ *  - data moved through a window of a random MR, remote WRITE refused when
+ *    the model says the MR is not remotely writable.
+ * After every operation VmPin must equal the model's sum of the pages the
+ * live MRs span (each MR charges its own, overlaps count twice).  The seed
+ * is printed; UMEM_RDMA_FUZZ_SEED replays a run, UMEM_RDMA_FUZZ_SECS sets
+ * its length (default 20 s).
+ */
+#define FUZZ_MRS	16
+#define FUZZ_BUF	(8 * SZ_1M)
+#define FUZZ_GUARD	(64 * 1024)
+
+struct fuzz_mr {
+	struct ibv_mr *mr;
+	char *addr;
+	size_t len;
+	int access;
+	bool writable_pin;
+};
+
+static const int fuzz_access[] = {
+	ACC_RW, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ, ACC_RO,
+};
+
+static bool acc_writable(int access)
+{
+	return access & (IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+}
+
+/* A random range of a random buffer: any byte offset, 1 byte to 1 MiB */
+static void fuzz_range(struct buf *bufs, char **addr, size_t *len)
+{
+	struct buf *b = &bufs[random() % NR_BACKINGS];
+	size_t l = 1 + random() % SZ_1M;
+	size_t off = random() % (b->len - l + 1);
+
+	*addr = b->base + off;
+	*len = l;
+}
+
+static long fuzz_model_kb(const struct fuzz_mr *m)
+{
+	long kb = 0;
+
+	for (int i = 0; i < FUZZ_MRS; i++)
+		if (m[i].mr)
+			kb += pinned_kb(m[i].addr, m[i].len);
+	return kb;
+}
+
+static void fuzz_cases(void)
+{
+	unsigned long ops = 0, nreg = 0, nfault = 0, ndereg = 0, nacc = 0;
+	unsigned long nrefused = 0, ntrans = 0, ndata = 0;
+	unsigned int seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	struct fuzz_mr m[FUZZ_MRS] = { };
+	struct buf bufs[NR_BACKINGS] = { };
+	int trans_answer = -1;	/* 0 done, EOPNOTSUPP refused */
+	long pin0 = vmpin_kb();
+	struct timespec t0, t;
+	char *guard = MAP_FAILED;
+	double secs = 20;
+	char tag[96];
+	bool ok = true;
+
+	if (getenv("UMEM_RDMA_FUZZ_SEED"))
+		seed = strtoul(getenv("UMEM_RDMA_FUZZ_SEED"), NULL, 0);
+	if (getenv("UMEM_RDMA_FUZZ_SECS"))
+		secs = atof(getenv("UMEM_RDMA_FUZZ_SECS"));
+	printf("# fuzz: seed %u for %.0f s (UMEM_RDMA_FUZZ_SEED replays it)\n",
+	       seed, secs);
+	srandom(seed);
+	for (int i = 0; i < NR_BACKINGS; i++)
+		if (!buf_alloc(&bufs[i], i, FUZZ_BUF))
+			goto out;
+	guard = mmap(NULL, FUZZ_GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	if (guard == MAP_FAILED) {
+		fail("mmap PROT_NONE: %s", strerror(errno));
+		goto out;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int dice = random() % 100, i = random() % FUZZ_MRS, err;
+		struct fuzz_mr *f = &m[i];
+		char *addr;
+		size_t len;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 >= secs)
+			break;
+		ops++;
+		if (!f->mr && dice < 90) {
+			/* reg into a free slot */
+			f->access = fuzz_access[random() % ARRAY_SIZE(fuzz_access)];
+			fuzz_range(bufs, &f->addr, &f->len);
+			f->mr = ibv_reg_mr(r.pd, f->addr, f->len, f->access);
+			if (!f->mr) {
+				ok = fail("op %lu: ibv_reg_mr(+%zu bytes, %#x): %s",
+					  ops, f->len, f->access, strerror(errno));
+				break;
+			}
+			f->writable_pin = acc_writable(f->access);
+			nreg++;
+		} else if (!f->mr) {
+			/* a range that runs into the PROT_NONE mapping */
+			len = 1 + random() % FUZZ_GUARD;
+			addr = guard + random() % (FUZZ_GUARD - len + 1);
+			errno = 0;
+			f->mr = ibv_reg_mr(r.pd, addr, len, ACC_RW);
+			if (f->mr || errno != EFAULT) {
+				ok = fail(
+					"op %lu: ibv_reg_mr of PROT_NONE memory: %s, expected EFAULT",
+					ops, f->mr ? "registered" : strerror(errno));
+				if (f->mr)
+					ibv_dereg_mr(f->mr);
+				f->mr = NULL;
+				break;
+			}
+			nfault++;
+		} else if (dice < 35) {
+			err = ibv_dereg_mr(f->mr);
+			f->mr = NULL;
+			if (err) {
+				ok = fail("op %lu: ibv_dereg_mr: %s", ops,
+					  strerror(err));
+				break;
+			}
+			ndereg++;
+		} else if (dice < 55) {
+			int acc = fuzz_access[random() % ARRAY_SIZE(fuzz_access)];
+			int want = acc_writable(acc) && !f->writable_pin ?
+				   EACCES : 0;
+
+			err = rereg(f->mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0,
+				    acc);
+			if (err != want) {
+				ok = fail("op %lu: rereg access %#x -> %#x: %s, expected %s",
+					  ops, f->access, acc, strerror(err),
+					  strerror(want));
+				break;
+			}
+			if (!err)
+				f->access = acc;
+			else
+				nrefused++;
+			nacc++;
+		} else if (dice < 65) {
+			int acc = fuzz_access[random() % ARRAY_SIZE(fuzz_access)];
+
+			fuzz_range(bufs, &addr, &len);
+			err = rereg(f->mr, IBV_REREG_MR_CHANGE_TRANSLATION |
+				    IBV_REREG_MR_CHANGE_ACCESS, addr, len, acc);
+			if (trans_answer < 0 && (!err || err == EOPNOTSUPP))
+				trans_answer = err;
+			if (err != trans_answer) {
+				ok = fail("op %lu: rereg translation: %s, earlier %s",
+					  ops, strerror(err),
+					  strerror(trans_answer));
+				break;
+			}
+			if (!err) {
+				f->addr = addr;
+				f->len = len;
+				f->access = acc;
+				f->writable_pin = acc_writable(acc);
+			} else {
+				nrefused++;
+			}
+			ntrans++;
+		} else {
+			size_t w = f->len < 64 * 1024 ? f->len : 64 * 1024;
+			size_t off = random() % (f->len - w + 1);
+
+			snprintf(tag, sizeof(tag), "fuzz op %lu", ops);
+			if (!move_window(f->addr, f->mr, off, w,
+					 f->access & IBV_ACCESS_REMOTE_WRITE,
+					 tag)) {
+				ok = false;
+				break;
+			}
+			ndata++;
+		}
+		if (vmpin_kb() != pin0 + fuzz_model_kb(m)) {
+			ok = fail("op %lu: VmPin %ld kB, the model says %ld kB",
+				  ops, vmpin_kb(), pin0 + fuzz_model_kb(m));
+			break;
+		}
+	}
+	printf(
+		"# fuzz: %lu operations (%lu reg, %lu EFAULT reg, %lu dereg, %lu access rereg, %lu translation rereg, %lu refused as the model said, %lu data moves), seed %u\n",
+		ops, nreg, nfault, ndereg, nacc, ntrans, nrefused, ndata, seed);
+out:
+	for (int i = 0; i < FUZZ_MRS; i++)
+		if (m[i].mr && ibv_dereg_mr(m[i].mr))
+			ok = fail("ibv_dereg_mr: %s", strerror(errno));
+	if (guard != MAP_FAILED)
+		munmap(guard, FUZZ_GUARD);
+	for (int i = 0; i < NR_BACKINGS; i++)
+		buf_free(&bufs[i]);
+	ok = check_vmpin(pin0, "after the fuzz") && ok;
+	report(ok, "fuzz of reg/rereg/dereg against a model of VmPin and access (seed %u)",
+	       seed);
+}
+
 /* ---- main ---- */
 
 static size_t parse_size(const char *s)
@@ -1875,6 +2098,7 @@ int main(int argc, char **argv)
 	live_mr_cases();
 	munmap_race_cases();
 	failnth_cases();
+	fuzz_cases();
 
 	dereg(r.lmr);
 	r.lmr = NULL;
