@@ -1,10 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Everything CI runs.  Each step's output goes to the terminal; a summary of
-# steps with their times and the total test counts closes the run.  Exits
-# non-zero if any step failed.  --fast (make check-fast): only the steps
-# that need no x86_64 kernel and no guest (checkpatch, kernel-doc, UML
-# KUnit), a few minutes warm, for iterating.
+# Everything CI runs.  Each step's output goes to the terminal (or, for the
+# second lane, to build/check-lane.log, printed when the lane ends); a summary
+# of steps with their times and the total test counts closes the run.  Exits
+# non-zero if any step failed.  --fast (make check-fast): only the steps that
+# need no x86_64 kernel and no guest (checkpatch, kernel-doc, UML KUnit), a
+# few minutes warm, for iterating.
+#
+# The full run has two lanes, because a TCG guest running one test keeps
+# about one of the two host cores busy:
+#   main lane:   patched kernel, its guest suites, bench-tiny, W=1/sparse
+#   second lane: checkpatch, kernel-doc, UML KUnit, the stock kernel and the
+#                RDMA all-drivers build (under nice, so that they take what
+#                the guests leave), then the stock kernel's guest suites.
+# Guests share the host's 24 GiB: a guest of 12 GiB or more runs alone
+# (rig/vm-run.sh takes a lock).  CHECK_LANES=1 runs everything in one lane.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -13,44 +23,38 @@ mkdir -p build
 
 fast=0
 [ "${1:-}" = --fast ] && fast=1
-steps=() failed=0 passed_n=0 failed_n=0 skipped_n=0 t_start=$(date +%s)
+res=build/check-results
+rm -rf "$res"
+mkdir -p "$res"
+t_start=$(date +%s)
+lane=
+
+# step NAME CMD...: run CMD, record "NAME ok|FAIL seconds" under $res.
 step() {
 	local name=$1 t0 rc
 	shift
-	echo "==== $name"
+	echo "==== $name${lane:+ ($lane lane)}"
 	t0=$(date +%s)
 	"$@"
 	rc=$?
-	steps+=("$(printf '%-28s %-4s %5ss' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" $(( $(date +%s) - t0 )))")
-	[ $rc = 0 ] || failed=1
+	printf '%-28s %-4s %5ss%s\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" \
+		$(( $(date +%s) - t0 )) "${lane:+   $lane lane}" > "$res/$t0.$name.step"
 	return $rc
+}
+# count NAME PASSED FAILED SKIPPED
+count() {
+	echo "$2 $3 $4" > "$res/$1.count"
 }
 # "Testing complete. Ran 40 tests: passed: 38, skipped: 2" -> counters
 count_kunit() {
-	local line
-	line=$(grep -a 'Testing complete' "$1" | tail -n 1)
-	[ -n "$line" ] || { failed_n=$((failed_n + 1)); return; }
-	passed_n=$((passed_n + $(grep -oP 'passed: \K[0-9]+' <<<"$line" || echo 0)))
-	failed_n=$((failed_n + $(grep -oP '(failed|crashed): \K[0-9]+' <<<"$line" | paste -sd+ | bc || echo 0)))
-	skipped_n=$((skipped_n + $(grep -oP 'skipped: \K[0-9]+' <<<"$line" || echo 0)))
+	local name=$1 line p f s
+	line=$(grep -a 'Testing complete' "$2" | tail -n 1)
+	[ -n "$line" ] || { count "$name" 0 1 0; return; }
+	p=$(grep -oP 'passed: \K[0-9]+' <<<"$line" || echo 0)
+	f=$(grep -oP '(failed|crashed): \K[0-9]+' <<<"$line" | paste -sd+ | bc || echo 0)
+	s=$(grep -oP 'skipped: \K[0-9]+' <<<"$line" || echo 0)
+	count "$name" "$p" "${f:-0}" "$s"
 }
-
-step checkpatch rig/checkpatch.sh
-step kernel-doc rig/docs-check.sh
-step kunit-um rig/kunit-um.sh
-count_kunit build/kunit-um.log
-summary() {
-	echo "==== summary"
-	printf '%s\n' "${steps[@]}"
-	[ $failed = 0 ] && [ $failed_n = 0 ] || failed=1
-	echo "$passed_n passed, $failed_n failed, $skipped_n skipped in $(( $(date +%s) - t_start ))s"
-	exit $failed
-}
-[ $fast = 1 ] && summary
-step kernel-x86 make -s kernel
-export VM_NO_BUILD=1
-step kunit-x86 rig/kunit-x86.sh
-count_kunit build/kunit-x86.summary
 # In-guest suites print "N passed, N failed" as their last count line.
 vm_suite() {
 	local name=$1 log=build/$1.log line
@@ -58,40 +62,110 @@ vm_suite() {
 	step "$name" bash -c 'set -o pipefail; "$@" 2>&1 | tee "$0"' "$log" "$@"
 	line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
-		passed_n=$((passed_n + $(cut -d' ' -f1 <<<"$line")))
-		failed_n=$((failed_n + $(cut -d' ' -f3 <<<"$line")))
+		count "$name" "$(cut -d' ' -f1 <<<"$line")" "$(cut -d' ' -f3 <<<"$line")" 0
 	else
-		failed_n=$((failed_n + 1))
+		count "$name" 0 1 0
 	fi
 }
-vm_suite selftest-vm rig/selftest.sh
-vm_suite gup-runs-vm rig/gup-runs-test.sh
-vm_suite vfio-vm rig/vfio-test.sh
+summary() {
+	local p=0 f=0 s=0 a b c failed=0
+	echo "==== summary"
+	cat $(ls "$res"/*.step | sort -t/ -k3 -n)
+	grep -q ' FAIL ' "$res"/*.step && failed=1
+	for c in "$res"/*.count; do
+		read -r a b c < "$c"
+		p=$((p + a)) f=$((f + b)) s=$((s + c))
+	done
+	[ $f = 0 ] || failed=1
+	echo "$p passed, $f failed, $s skipped in $(( $(date +%s) - t_start ))s"
+	exit $failed
+}
+
+if [ $fast = 1 ]; then
+	step checkpatch rig/checkpatch.sh
+	step kernel-doc rig/docs-check.sh
+	step kunit-um rig/kunit-um.sh
+	count_kunit kunit-um build/kunit-um.log
+	summary
+fi
+
+# Built once, before anything runs side by side: both trees, the userspace
+# tests (kselftest builds) and iommufd's selftests.  Later calls reuse them.
+step prepare bash -c 'rig/tree.sh stock >/dev/null && rig/tree.sh patched >/dev/null &&
+	rig/userprogs.sh && USERPROGS_PREBUILT=1 IOMMUFD_TEST_BUILD_ONLY=1 rig/iommufd-test.sh'
+export USERPROGS_PREBUILT=1 IOMMUFD_TEST_PREBUILT=1 VM_NO_BUILD=1
+rm -f build/iommufd-patched.results build/iommufd-stock.results
+
 # Several GiB: 4 GiB each of 4K pages, THP, 2M hugetlbfs and 1G hugetlbfs
 # pages mapped, DMA-checked (also across the 1G boundary), unmapped.  The
 # 4K buffer is the slow one: faulting 4K pages in under TCG with the debug
 # kernel costs ~45 s per GiB.
 big=(env VM_MEM=16G VM_HUGEPAGES=2100 VM_HUGEPAGES_1G=4 rig/vfio-test.sh)
 bigonly=4K,THP,hugetlb,hugetlb-1G
+
+second_lane() {
+	step checkpatch nice -n 10 rig/checkpatch.sh
+	step kernel-doc nice -n 10 rig/docs-check.sh
+	step kunit-um nice -n 10 rig/kunit-um.sh
+	count_kunit kunit-um build/kunit-um.log
+	step kernel-x86-stock nice -n 10 make -s kernel-stock
+	local krc=$?
+	echo $krc > "$res/stock-kernel.done"
+	[ -x rig/rdma-build.sh ] && step rdma-build-all nice -n 10 rig/rdma-build.sh
+	[ $krc = 0 ] || return 1
+	# The same behavioural suites on the unpatched base built from the
+	# same config: they must pass there too.
+	vm_suite vfio-vm-stock rig/vfio-test.sh stock
+	vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly --rlimit-1g
+	[ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
+	vm_suite iommufd-vm-stock rig/iommufd-test.sh stock
+}
+if [ "${CHECK_LANES:-2}" = 1 ]; then
+	lane_pid=
+else
+	(lane=second; second_lane) > build/check-lane.log 2>&1 &
+	lane_pid=$!
+	echo "check: the second lane runs in the background (build/check-lane.log)"
+fi
+
+step kernel-x86 make -s kernel
+step kunit-x86 rig/kunit-x86.sh
+count_kunit kunit-x86 build/kunit-x86.summary
+vm_suite selftest-vm rig/selftest.sh
+vm_suite gup-runs-vm rig/gup-runs-test.sh
+vm_suite vfio-vm rig/vfio-test.sh
 vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g
 [ -x rig/rdma-test.sh ] && vm_suite rdma-vm rig/rdma-test.sh
 # iommufd's own selftests and edu DMA through the VFIO cdev + IOAS: the
-# same results are required of the stock kernel below.
-rm -f build/iommufd-patched.results build/iommufd-stock.results
+# same results are required of the stock kernel (second lane).
 vm_suite iommufd-vm rig/iommufd-test.sh
-[ -x rig/rdma-build.sh ] && step rdma-build-all rig/rdma-build.sh
-# The same behavioural suites on the unpatched base built from the same
-# config: they must pass there too.
-step kernel-x86-stock make -s kernel-stock
-vm_suite vfio-vm-stock rig/vfio-test.sh stock
-vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly --rlimit-1g
-[ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
-vm_suite iommufd-vm-stock env IOMMUFD_TEST_PREBUILT=1 rig/iommufd-test.sh stock
+
+if [ -z "$lane_pid" ]; then
+	second_lane
+else
+	echo "check: waiting for the stock kernel (second lane)"
+	while [ ! -f "$res/stock-kernel.done" ] && kill -0 "$lane_pid" 2>/dev/null; do
+		sleep 10
+	done
+fi
 # make bench at tiny sizes, once, so that it cannot rot (times asserted: none).
 # It boots the debug kernels built above rather than building the release
 # pair: two cold kernel builds that CI's time limit cannot afford, for a step
 # that measures nothing. make bench itself uses the release kernels.
 step bench-tiny env BENCH_CONFIG=debug BENCH_VM_START= BENCH_SIZES=8M BENCH_REPS=1 BENCH_OUT=build/bench-tiny benchmarks/bench.sh
+
+if [ -n "$lane_pid" ]; then
+	echo "check: waiting for the second lane"
+	wait "$lane_pid"
+	echo "==== second lane output (build/check-lane.log)"
+	cat build/check-lane.log
+fi
+# Each iommufd run compares itself with the other kernel's results if they
+# exist; side by side, make sure the comparison was made.
+step iommufd-same-results bash -c 'diff <(sort build/iommufd-patched.results) \
+	<(sort build/iommufd-stock.results) && echo "iommufd: identical results on both kernels"'
+# W=1 and sparse recompile objects of both x86_64 trees: after every step
+# that boots or builds them.
 step w1-sparse rig/w1-sparse.sh
 # What the guest suites injected and raced, and what they left (README's
 # "Robustness" table is this file from a full run).

@@ -59,6 +59,9 @@ if [ -z "${IOMMUFD_TEST_PREBUILT:-}" ]; then
 		-o "$ks/install/iommu/iommufd_fail_nth" "$ks/iommufd_fail_nth.c" ||
 		{ echo "iommufd-test: iommufd_fail_nth build failed" >&2; exit 1; }
 fi
+# IOMMUFD_TEST_BUILD_ONLY=1: build the binaries and stop (make check builds
+# them once, before guests run side by side).
+[ -z "${IOMMUFD_TEST_BUILD_ONLY:-}" ] || exit 0
 
 log=$top/build/iommufd-$flavour.tap
 set +e

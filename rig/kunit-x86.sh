@@ -7,8 +7,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 src=$("$top/rig/tree.sh" patched)
-"$top/rig/vm-run.sh" --kunit -- true
-cp "$top/build/vm/dmesg-patched" "$top/build/kunit-x86.log"
+VM_DMESG=$top/build/kunit-x86.log "$top/rig/vm-run.sh" --kunit -- true
 cd "$src"
 rc=0
 python3 tools/testing/kunit/kunit.py parse < "$top/build/kunit-x86.log" |

@@ -23,6 +23,11 @@ die() { echo "tree.sh: $*" >&2; exit 1; }
 
 [ -f "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.12)"
 
+# Serialised: make check runs steps side by side, and each may call this.
+mkdir -p "$bdir"
+exec 8>"$bdir/.tree.lock"
+flock 8
+
 unpack_base() {
 	local stamp=$bdir/base/.stamp want
 	want=$(stat -c '%s %Y' "$tarball")

@@ -71,6 +71,16 @@ kvm) accel="-accel kvm -cpu host" ;;
 icount) accel="-accel tcg,thread=single -icount shift=0 -cpu max" ;;
 esac
 
+# make check runs guests side by side in the host's 24 GiB: one of 12 GiB
+# or more runs alone.
+exec 7>"$vm/.mem.lock"
+memg=${VM_MEM:-6G}
+case $memg in
+*[0-9]G) memg=${memg%G} ;;
+*) memg=0 ;;
+esac
+if [ "$memg" -ge 12 ]; then flock -x 7; else flock -s 7; fi
+
 set +e
 timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \
 	-machine q35,kernel-irqchip=split $accel -smp 2 -m "${VM_MEM:-6G}" \
@@ -102,9 +112,9 @@ if awk '/FAULT_INJECTION: forcing a failure/ { fi = NR }
 		if ($0 ~ /Call Trace:/ && fi && NR - fi <= 6 && $0 !~ /WARNING:|BUG:|KASAN:|Oops|panic|UBSAN:|protection fault|locking|lock state|RCU/)
 			next
 		print NR ":" $0; found = 1 }
-	END { exit !found }' "$scratch/dmesg" > "$vm/splats" 2>/dev/null; then
+	END { exit !found }' "$scratch/dmesg" > "$scratch/splats" 2>/dev/null; then
 	echo "vm-run: splat in the guest log:" >&2
-	head -20 "$vm/splats" >&2
+	head -20 "$scratch/splats" >&2
 	fail=1
 fi
 acq=$(awk '$1=="nr_foll_pin_acquired"{print $2}' "$scratch/vmstat")
