@@ -35,10 +35,11 @@ step() {
 	shift
 	echo "==== $name${lane:+ ($lane lane)}"
 	t0=$(date +%s)
-	"$@"
-	rc=$?
+	"$@" 2>&1 | tee "$res/$name.out"
+	rc=${PIPESTATUS[0]}
 	printf '%-28s %-4s %5ss%s\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" \
 		$(( $(date +%s) - t0 )) "${lane:+   $lane lane}" > "$res/$t0.$name.step"
+	[ $rc = 0 ] || echo "$name" >> "$res/failed"
 	return $rc
 }
 # count NAME PASSED FAILED SKIPPED
@@ -77,6 +78,13 @@ summary() {
 		p=$((p + a)) f=$((f + b)) s=$((s + c))
 	done
 	[ $f = 0 ] || failed=1
+	# CI shows the end of this output: say there why each failed step failed.
+	if [ -f "$res/failed" ]; then
+		while read -r a; do
+			echo "==== $a failed; the last lines of its output:"
+			grep -a -v -E '^\s*$' "$res/$a.out" | tail -n 12
+		done < "$res/failed"
+	fi
 	echo "$p passed, $f failed, $s skipped in $(( $(date +%s) - t_start ))s"
 	exit $failed
 }
