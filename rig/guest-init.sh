@@ -37,6 +37,7 @@ ip link set lo up
 
 cd /mnt || { echo o > /proc/sysrq-trigger; exec sleep 60; }
 echo 1 > /proc/sys/kernel/sysrq
+: > /mnt/started
 sh /mnt/cmd.sh < /dev/null > /dev/console 2>&1
 echo $? > /mnt/rc.tmp
 

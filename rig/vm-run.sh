@@ -81,7 +81,7 @@ case $memg in
 esac
 if [ "$memg" -ge 12 ]; then flock -x 7; else flock -s 7; fi
 
-set +e
+run_qemu() {
 timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \
 	-machine q35,kernel-irqchip=split $accel -smp 2 -m "${VM_MEM:-6G}" \
 	-nographic -no-reboot -nic none -display none \
@@ -93,13 +93,32 @@ timeout "${VM_TIMEOUT:-1500}" qemu-system-x86_64 \
 	-device virtio-9p-pci,fsdev=scratch,mount_tag=scratch \
 	-kernel "$kernel" -append "$append" < /dev/null 2>&1 | tee "$log" |
 	sed -u -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c=>]//g' -e 's/\r$//' |
-	grep -v -E '^\s*$|^\[ *[0-9.]+\] (KTAP|    |# |ok |not ok )' || true
-qrc=${PIPESTATUS[0]}
+	grep -v -E '^\s*$|^\[ *[0-9.]+\] (KTAP|    |# |ok |not ok )'
+	return "${PIPESTATUS[0]}"
+}
+set +e
+run_qemu
+qrc=$?
+# A QEMU that could not start (no firmware banner), or that was killed
+# (by the OOM killer, say) before the guest ran the command and without a
+# panic or oops on the console, is the host's failure, not the guest's:
+# say so and try once more.  A guest that failed by itself is never retried.
+if [ ! -f "$scratch/started" ] && ! grep -aqE 'Kernel panic|BUG:|Oops' "$log" &&
+   { [ "$qrc" -ge 128 ] || ! grep -aq 'Booting from ROM' "$log"; }; then
+	echo "vm-run: QEMU exited $qrc before the guest ran the command; its output:" >&2
+	tail -n 5 "$log" >&2
+	echo "vm-run: retrying once" >&2
+	run_qemu
+	qrc=$?
+fi
 set -e
 
 fail=0
 if [ ! -f "$scratch/rc" ]; then
-	echo "vm-run: the guest did not finish (qemu exit $qrc); console in $log" >&2
+	echo "vm-run: the guest did not finish (qemu exit $qrc, $([ -f "$scratch/started" ] &&
+		echo "after starting the command" || echo "before starting the command"));" \
+		"the last lines of the console ($log):" >&2
+	grep -a -v -E '^\s*$' "$log" | tail -n 8 | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c=>]//g' >&2
 	exit 1
 fi
 rc=$(cat "$scratch/rc")
