@@ -305,6 +305,70 @@ static void vfio_umem_test_emulated_errors(struct kunit *test)
 }
 
 /*
+ * vfio_pin_pages() with every failure point it reaches failed in turn,
+ * after iommufd's fail_nth selftest: the task's fail-nth fails the Nth
+ * fault-injection point (umem's GUP call for each page; other subsystems'
+ * points count too when they are enabled), for N = 1, 2, ... until the
+ * call runs through. After each failure: -ENOMEM or -EFAULT, and nothing
+ * pinned or charged, not even for the pages pinned before the failing one.
+ * A failure that does not show (none here today) must leave the pages
+ * pinned exactly once. At least one point a page is reached.
+ */
+static void vfio_umem_test_emulated_fail_nth(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	const unsigned long npages = 16, first = 2, n = 8;
+	struct vfio_umem_test *t = vfio_umem_test_setup(test, npages);
+	unsigned int nth, injected = 0;
+	struct page **pages;
+	int ret = 0;
+
+	KUNIT_ASSERT_EQ(test, vfio_umem_test_map(t, t->addr, npages * PAGE_SIZE,
+						 VFIO_DMA_MAP_FLAG_READ |
+						 VFIO_DMA_MAP_FLAG_WRITE), 0);
+	pages = kunit_kcalloc(test, n, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	for (nth = 1; nth < 1000; nth++) {
+		WRITE_ONCE(current->fail_nth, nth);
+		ret = vfio_umem_test_pin(t, first, n, IOMMU_READ | IOMMU_WRITE,
+					 pages);
+		if (READ_ONCE(current->fail_nth)) {
+			/* Fewer than nth points: nothing was injected. */
+			WRITE_ONCE(current->fail_nth, 0);
+			break;
+		}
+		injected++;
+		if (ret == (int)n) {
+			KUNIT_EXPECT_EQ_MSG(test, vfio_umem_test_pins(),
+					    t->pins + (long)n,
+					    "fail-nth %u absorbed, pins", nth);
+			vfio_umem_test_unpin(t, first, n);
+		} else {
+			KUNIT_EXPECT_TRUE_MSG(test, ret == -ENOMEM || ret == -EFAULT,
+					      "fail-nth %u: returned %d", nth, ret);
+		}
+		KUNIT_EXPECT_EQ_MSG(test, vfio_umem_test_pins(), t->pins,
+				    "fail-nth %u left pins", nth);
+		KUNIT_EXPECT_EQ_MSG(test, current->mm->locked_vm, t->locked_vm,
+				    "fail-nth %u left a charge", nth);
+	}
+	KUNIT_ASSERT_EQ(test, ret, (int)n);
+	KUNIT_EXPECT_GE(test, injected, (unsigned int)n);
+	kunit_info(test, "vfio_pin_pages() of %lu pages: %u failure points injected\n",
+		   n, injected);
+	/* The call that ran through pinned and charged each page once. */
+	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins + (long)n);
+	KUNIT_EXPECT_EQ(test, current->mm->locked_vm, t->locked_vm + n);
+	vfio_umem_test_unpin(t, first, n);
+	KUNIT_EXPECT_EQ(test, vfio_umem_test_pins(), t->pins);
+	KUNIT_EXPECT_EQ(test, current->mm->locked_vm, t->locked_vm);
+	KUNIT_EXPECT_EQ(test, vfio_umem_test_unmap(t, npages * PAGE_SIZE), 0);
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
+/*
  * The remote-path glue on its own: vfio_umem_pin_run() cuts the range into
  * runs of contiguous pfns, whatever the batch size, each page being the
  * user's; umem_unpin_pfn_range() unpins each run and counts it; pages
@@ -515,6 +579,7 @@ static void vfio_umem_test_pfnmap(struct kunit *test)
 static struct kunit_case vfio_umem_test_cases[] = {
 	KUNIT_CASE(vfio_umem_test_emulated_pin),
 	KUNIT_CASE(vfio_umem_test_emulated_errors),
+	KUNIT_CASE(vfio_umem_test_emulated_fail_nth),
 	KUNIT_CASE(vfio_umem_test_pin_run),
 	KUNIT_CASE(vfio_umem_test_count_vpfns),
 	KUNIT_CASE(vfio_umem_test_pfnmap),
