@@ -124,7 +124,7 @@ second_lane() {
 	# The same behavioural suites on the unpatched base built from the
 	# same config: they must pass there too.
 	vm_suite vfio-vm-stock rig/vfio-test.sh stock
-	vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly --rlimit-1g
+	vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly --rlimit-1g --fail-nth-1g
 	[ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
 	vm_suite iommufd-vm-stock rig/iommufd-test.sh stock
 }
@@ -142,7 +142,7 @@ count_kunit kunit-x86 build/kunit-x86.summary
 vm_suite selftest-vm rig/selftest.sh
 vm_suite gup-runs-vm rig/gup-runs-test.sh
 vm_suite vfio-vm rig/vfio-test.sh
-vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g
+vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g --fail-nth-1g
 [ -x rig/rdma-test.sh ] && vm_suite rdma-vm rig/rdma-test.sh
 # iommufd's own selftests and edu DMA through the VFIO cdev + IOAS: the
 # same results are required of the stock kernel (second lane).
@@ -178,7 +178,7 @@ step w1-sparse rig/w1-sparse.sh
 # What the guest suites injected and raced, and what they left (README's
 # "Robustness" table is this file from a full run).
 step robustness-table bash -c 'python3 rig/robustness.py build/selftest-vm.log \
-	build/rdma-vm.log build/vfio-vm.log build/rdma-vm-stock.log \
-	build/vfio-vm-stock.log | tee build/robustness.md; exit ${PIPESTATUS[0]}'
+	build/rdma-vm.log build/vfio-vm.log build/vfio-vm-4g.log build/rdma-vm-stock.log \
+	build/vfio-vm-stock.log build/vfio-vm-4g-stock.log | tee build/robustness.md; exit ${PIPESTATUS[0]}'
 
 summary

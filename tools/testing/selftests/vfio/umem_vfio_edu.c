@@ -31,7 +31,8 @@
  *  - a bounded fuzz of MAP_DMA/UNMAP_DMA/unmap-all/DMA against a shadow
  *    model of what is mapped, charged and pinned (seed printed, replayable);
  *  - a fail-nth sweep of MAP_DMA (4K, THP, hugetlb, THP with dirty
- *    tracking on): every fault-injection point it reaches failed in turn,
+ *    tracking on; 1 GiB of 1G hugetlb pages with --fail-nth-1g): every
+ *    fault-injection point it reaches failed in turn,
  *    each leaving a clean errno and nothing mapped, charged or pinned
  *    (kernels with umem's fail_umem fault attribute only);
  *  - VmLck and /proc/vmstat nr_foll_pin_* balance at the end.
@@ -2670,6 +2671,25 @@ static void case_fail_nth(void)
 	fail_nth_sweep(BACK_THP, 4 * SZ_1M, true);
 }
 
+/*
+ * The same sweep over 1 GiB of 1G hugetlb pages: one PUD leaf, pinned as
+ * one run, so the points are the stream's and the mapping's, not per page.
+ * Only where the guest has a 1G page reserved (--fail-nth-1g asks for it).
+ */
+static void case_fail_nth_1g(void)
+{
+	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
+		info("fail-nth MAP_DMA of 1G pages: skipped, no fail_umem or failslab in "
+		     DEBUGFS);
+		return;
+	}
+	if (hugetlb_1g_pages() < 1) {
+		check(true, "fail-nth MAP_DMA of 1G pages # SKIP needs a 1G hugetlb page");
+		return;
+	}
+	fail_nth_sweep(BACK_HUGETLB_1G, SZ_1G, false);
+}
+
 static int read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY);
@@ -3015,6 +3035,8 @@ static void print_usage(const char *prog)
 		"  --no-replay  skip the replay case (it needs an mtty mdev)\n"
 		"  --rlimit-1g  also map 4G of 1G hugetlb pages over a 1G RLIMIT_MEMLOCK,\n"
 		"               unprivileged, and count the pages pinned\n"
+		"  --fail-nth-1g  also sweep fail-nth over MAP_DMA of 1G of 1G hugetlb\n"
+		"               pages (a kernel with umem's fault injection)\n"
 		"  --vm-start SIZE  only map and unmap SIZE of IOVA aliasing a few GiB\n"
 		"               of hugetlb pages, as a VMM maps guest RAM, timed\n", prog);
 	exit(2);
@@ -3031,12 +3053,13 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "vm-start", required_argument, NULL, 's' },
 		{ "rlimit-1g", no_argument, NULL, 'l' },
+		{ "fail-nth-1g", no_argument, NULL, 'f' },
 		{ "iommufd", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	size_t big = SZ_1G, sizes[4], vm_start = 0;
-	bool rlimit_1g = false;
+	bool rlimit_1g = false, fail_nth_1g = false;
 	long lck_start, lck_end;
 	long long pins_start, pins_end;
 	bool no_big = false, demo = false, replay = true;
@@ -3050,7 +3073,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c, b;
 
-	while ((c = getopt_long(argc, argv, "b:ndo:rvs:lih", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:ndo:rvs:lfih", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (parse_size(optarg, &big) || big % SZ_2M) {
@@ -3087,6 +3110,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			rlimit_1g = true;
+			break;
+		case 'f':
+			fail_nth_1g = true;
 			break;
 		case 'i':
 			use_iommufd = true;
@@ -3131,6 +3157,7 @@ int main(int argc, char **argv)
 		/* The type1 API cases and the replay need a container */
 		replay = false;
 		rlimit_1g = false;
+		fail_nth_1g = false;
 	} else if (!check(vfio_setup(bdf),
 			  "%s: container, group, TYPE1v2, device fd, BAR0, bus master",
 			  bdf)) {
@@ -3154,6 +3181,8 @@ int main(int argc, char **argv)
 	t0 = now_ms();
 	if (rlimit_1g)
 		case_rlimit_1g();
+	if (fail_nth_1g)
+		case_fail_nth_1g();
 	if (vm_start) {
 		case_vm_start(vm_start);
 		replay = false;
