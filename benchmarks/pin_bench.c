@@ -33,7 +33,8 @@
  * --only WORKLOAD (gup-pin-fast, gup-pin-longterm, gup-pin-runs, umem, umem-nodirty or
  * iommufd) and --backing 4K|THP|hugetlb run one workload or backing:
  * benchmarks/profile.sh profiles them one at a time, with --repeat N to pin
- * and release (GUP_TEST, umem) the same buffer N times for enough samples.
+ * and release (GUP_TEST, umem), or map and unmap (iommufd), the same buffer
+ * N times for enough samples.
  *
  * Output: one line per measurement,
  *	csv,<workload>,<backing>,<bytes>,<op>,<ms>
@@ -489,9 +490,9 @@ int main(int argc, char **argv)
 					bench_gup(gup_fd, b, &m, size);
 				if (umem_fd >= 0)
 					bench_umem(umem_fd, b, &m, size);
+				if (have_iommufd)
+					bench_iommufd(b, &m, size);
 			}
-			if (have_iommufd)
-				bench_iommufd(b, &m, size);
 			buf_free(&m);
 		}
 	}
