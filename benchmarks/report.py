@@ -221,7 +221,7 @@ def make_summary(get, sizes, vm_sizes, machine):
            'Ratios: patched/stock of the medians, or against GUP_TEST '
            'PIN_LONGTERM on the same kernel; below 1 is faster.', '']
     rows = [
-        bullet('umem_get() (scatterlist included) against PIN_LONGTERM',
+        bullet('umem_get() (its compact record included) against PIN_LONGTERM',
                [part('THP/2M/1G', vs_gup('umem', 'pin', HUGE)),
                 part('4K', vs_gup('umem', 'pin', ['4K']))]),
         bullet('GUP pinning into runs (PIN_LONGTERM_RUNS) against PIN_LONGTERM',
