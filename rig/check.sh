@@ -9,10 +9,11 @@
 #
 # The full run has two lanes, because a TCG guest running one test keeps
 # about one of the two host cores busy:
-#   main lane:   patched kernel, its guest suites, bench-tiny, W=1/sparse
+#   main lane:   patched kernel, its guest suites, W=1/sparse
 #   second lane: checkpatch, kernel-doc, UML KUnit, the stock kernel and the
 #                RDMA all-drivers build (under nice, so that they take what
-#                the guests leave), then the stock kernel's guest suites.
+#                the guests leave), then the stock kernel's guest suites and
+#                bench-tiny (both kernels).
 # Guests share the host's 24 GiB: a guest of 12 GiB or more runs alone
 # (rig/vm-run.sh takes a lock).  CHECK_LANES=1 runs everything in one lane.
 set -uo pipefail
@@ -118,7 +119,6 @@ second_lane() {
 	count_kunit kunit-um build/kunit-um.log
 	step kernel-x86-stock nice -n 10 make -s kernel-stock
 	local krc=$?
-	echo $krc > "$res/stock-kernel.done"
 	[ -x rig/rdma-build.sh ] && step rdma-build-all nice -n 10 rig/rdma-build.sh
 	[ $krc = 0 ] || return 1
 	# The same behavioural suites on the unpatched base built from the
@@ -127,6 +127,13 @@ second_lane() {
 	vm_suite vfio-vm-4g-stock "${big[@]}" stock --demo --big 4G --only $bigonly --rlimit-1g --fail-nth-1g
 	[ -x rig/rdma-test.sh ] && vm_suite rdma-vm-stock rig/rdma-test.sh stock
 	vm_suite iommufd-vm-stock rig/iommufd-test.sh stock
+	# make bench at tiny sizes, once, so that it cannot rot (times asserted:
+	# none), on both kernels; in this lane, which ends first. It boots the
+	# debug kernels built above rather than building the release pair: two
+	# cold kernel builds that CI's time limit cannot afford, for a step that
+	# measures nothing. make bench itself uses the release kernels.
+	step bench-tiny env BENCH_CONFIG=debug BENCH_VM_START= BENCH_SIZES=8M BENCH_REPS=1 \
+		BENCH_OUT=build/bench-tiny benchmarks/bench.sh
 }
 if [ "${CHECK_LANES:-2}" = 1 ]; then
 	lane_pid=
@@ -148,19 +155,7 @@ vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g --fa
 # same results are required of the stock kernel (second lane).
 vm_suite iommufd-vm rig/iommufd-test.sh
 
-if [ -z "$lane_pid" ]; then
-	second_lane
-else
-	echo "check: waiting for the stock kernel (second lane)"
-	while [ ! -f "$res/stock-kernel.done" ] && kill -0 "$lane_pid" 2>/dev/null; do
-		sleep 10
-	done
-fi
-# make bench at tiny sizes, once, so that it cannot rot (times asserted: none).
-# It boots the debug kernels built above rather than building the release
-# pair: two cold kernel builds that CI's time limit cannot afford, for a step
-# that measures nothing. make bench itself uses the release kernels.
-step bench-tiny env BENCH_CONFIG=debug BENCH_VM_START= BENCH_SIZES=8M BENCH_REPS=1 BENCH_OUT=build/bench-tiny benchmarks/bench.sh
+[ -n "$lane_pid" ] || second_lane
 
 if [ -n "$lane_pid" ]; then
 	echo "check: waiting for the second lane"
