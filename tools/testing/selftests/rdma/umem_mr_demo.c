@@ -5,12 +5,17 @@
  * and ibv_dereg_mr() took.  The demo for "make demo"; correctness is
  * checked by umem_mr_test.
  *
- *   umem_mr_demo [SIZE[K|M|G]]     (default 1G)
+ *   umem_mr_demo [SIZE[K|M|G] [BACKING [REPEAT]]]
+ *
+ * SIZE defaults to 1G; BACKING (4K, THP or hugetlb) runs one backing only;
+ * REPEAT registers and deregisters the same buffer that many times, a line
+ * each (benchmarks/rdma-share.sh profiles the registrations).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <infiniband/verbs.h>
@@ -76,10 +81,17 @@ int main(int argc, char **argv)
 {
 	static const char * const names[] = { "4K", "THP", "hugetlb" };
 	size_t size = argc > 1 ? parse_size(argv[1]) : (1UL << 30);
+	const char *only = argc > 2 ? argv[2] : NULL;
+	int repeat = argc > 3 ? atoi(argv[3]) : 1;
 	struct ibv_device **list;
 	struct ibv_context *ctx;
 	struct ibv_pd *pd;
-	int b, fails = 0;
+	int b, r, fails = 0;
+
+	if (!size || repeat < 1) {
+		fprintf(stderr, "usage: umem_mr_demo [SIZE[K|M|G] [4K|THP|hugetlb [REPEAT]]]\n");
+		return 2;
+	}
 
 	list = ibv_get_device_list(NULL);
 	if (!list || !list[0]) {
@@ -101,6 +113,8 @@ int main(int argc, char **argv)
 		void *base, *p;
 		size_t len;
 
+		if (only && strcasecmp(only, names[b]))
+			continue;
 		p = map_backing(b, size, &base, &len);
 		if (!p) {
 			printf("%-8s %5zuM  not run: mmap: %s\n", names[b], size >> 20,
@@ -108,22 +122,24 @@ int main(int argc, char **argv)
 			fails++;
 			continue;
 		}
-		t0 = now_ms();
-		mr = ibv_reg_mr(pd, p, size, IBV_ACCESS_LOCAL_WRITE |
-				IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
-		t_reg = now_ms() - t0;
-		if (!mr) {
-			printf("%-8s %5zuM  ibv_reg_mr: %s\n", names[b], size >> 20,
-			       strerror(errno));
-			fails++;
-			munmap(base, len);
-			continue;
+		for (r = 0; r < repeat; r++) {
+			t0 = now_ms();
+			mr = ibv_reg_mr(pd, p, size, IBV_ACCESS_LOCAL_WRITE |
+					IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
+			t_reg = now_ms() - t0;
+			if (!mr) {
+				printf("%-8s %5zuM  ibv_reg_mr: %s\n", names[b],
+				       size >> 20, strerror(errno));
+				fails++;
+				break;
+			}
+			t0 = now_ms();
+			if (ibv_dereg_mr(mr))
+				fails++;
+			t_dereg = now_ms() - t0;
+			printf("%-8s %5zuM %12.1f %12.1f\n", names[b], size >> 20,
+			       t_reg, t_dereg);
 		}
-		t0 = now_ms();
-		if (ibv_dereg_mr(mr))
-			fails++;
-		t_dereg = now_ms() - t0;
-		printf("%-8s %5zuM %12.1f %12.1f\n", names[b], size >> 20, t_reg, t_dereg);
 		munmap(base, len);
 	}
 	ibv_dealloc_pd(pd);
