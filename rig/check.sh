@@ -40,7 +40,6 @@ step() {
 	rc=${PIPESTATUS[0]}
 	printf '%-28s %-4s %5ss%s\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" \
 		$(( $(date +%s) - t0 )) "${lane:+   $lane lane}" > "$res/$t0.$name.step"
-	[ $rc = 0 ] || echo "$name" >> "$res/failed"
 	return $rc
 }
 # count NAME PASSED FAILED SKIPPED
@@ -80,12 +79,10 @@ summary() {
 	done
 	[ $f = 0 ] || failed=1
 	# CI shows the end of this output: say there why each failed step failed.
-	if [ -f "$res/failed" ]; then
-		while read -r a; do
-			echo "==== $a failed; the last lines of its output:"
-			grep -a -v -E '^\s*$' "$res/$a.out" | tail -n 12
-		done < "$res/failed"
-	fi
+	for a in $(cat "$res"/*.step | awk '$2 == "FAIL" { print $1 }'); do
+		echo "==== $a failed; the last lines of its output:"
+		grep -a -v -E '^\s*$' "$res/$a.out" | tail -n 12
+	done
 	echo "$p passed, $f failed, $s skipped in $(( $(date +%s) - t_start ))s"
 	exit $failed
 }
@@ -155,9 +152,9 @@ vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g --fa
 # same results are required of the stock kernel (second lane).
 vm_suite iommufd-vm rig/iommufd-test.sh
 
-[ -n "$lane_pid" ] || second_lane
-
-if [ -n "$lane_pid" ]; then
+if [ -z "$lane_pid" ]; then
+	second_lane
+else
 	echo "check: waiting for the second lane"
 	wait "$lane_pid"
 	echo "==== second lane output (build/check-lane.log)"
