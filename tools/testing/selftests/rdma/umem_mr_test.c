@@ -1803,7 +1803,7 @@ static void failnth_cases(void)
  * After every operation VmPin must equal the model's sum of the pages the
  * live MRs span (each MR charges its own, overlaps count twice).  The seed
  * is printed; UMEM_RDMA_FUZZ_SEED replays a run, UMEM_RDMA_FUZZ_SECS sets
- * its length (default 20 s).
+ * its length (default 30 s).
  */
 #define FUZZ_MRS	16
 #define FUZZ_BUF	(8 * SZ_1M)
@@ -1858,7 +1858,7 @@ static void fuzz_cases(void)
 	long pin0 = vmpin_kb();
 	struct timespec t0, t;
 	char *guard = MAP_FAILED;
-	double secs = 20;
+	double secs = 30;
 	char tag[96];
 	bool ok = true;
 

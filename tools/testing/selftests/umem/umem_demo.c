@@ -1259,7 +1259,7 @@ static void test_fail_nth(int fd)
  * spans and read back the bytes the buffer holds; after every operation
  * VmPin must have grown from where it was by the pages of the live pins
  * (other files of the process may hold pins of their own). UMEM_FUZZ_SEED replays a run,
- * UMEM_FUZZ_SECS sets its length (default 20).
+ * UMEM_FUZZ_SECS sets its length (default 30).
  */
 #define FUZZ_LEN	(8 * SZ_1M)
 #define FUZZ_BLOCK	SZ_64K
@@ -1278,7 +1278,7 @@ static void test_fuzz(void)
 	struct fuzz_pin live[FUZZ_PINS];
 	const char *env = getenv("UMEM_FUZZ_SEED");
 	unsigned int seed = env ? strtoul(env, NULL, 0) : (unsigned int)time(NULL);
-	double secs = getenv("UMEM_FUZZ_SECS") ? atof(getenv("UMEM_FUZZ_SECS")) : 20;
+	double secs = getenv("UMEM_FUZZ_SECS") ? atof(getenv("UMEM_FUZZ_SECS")) : 30;
 	struct mapping m[NR_BACKINGS];
 	long base = status_kb("VmPin");
 	unsigned long pinned = 0;
