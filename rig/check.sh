@@ -9,13 +9,16 @@
 #
 # The full run has two lanes, because a TCG guest running one test keeps
 # about one of the two host cores busy:
-#   main lane:   patched kernel, its guest suites, W=1/sparse
-#   second lane: checkpatch, kernel-doc, UML KUnit, the stock kernel and the
-#                RDMA all-drivers build (under nice, so that they take what
-#                the guests leave), then the stock kernel's guest suites and
-#                bench-tiny (both kernels).
+#   main lane:   patched kernel, its guest suites
+#   second lane: checkpatch, kernel-doc, UML KUnit, the stock kernel, the
+#                RDMA all-drivers build and W=1/sparse (under nice, so that
+#                they take what the guests leave), then the stock kernel's
+#                guest suites and bench-tiny (both kernels).
 # Guests share the host's 24 GiB: a guest of 12 GiB or more runs alone
-# (rig/vm-run.sh takes a lock).  CHECK_LANES=1 runs everything in one lane.
+# (rig/vm-run.sh takes a lock), and leaves one core idle unless something
+# that is not a guest runs beside it.  So the main lane starts with its
+# 16 GiB guest, while the second lane builds.  CHECK_LANES=1 runs
+# everything in one lane.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -118,6 +121,11 @@ second_lane() {
 	local krc=$?
 	[ -x rig/rdma-build.sh ] && step rdma-build-all nice -n 10 rig/rdma-build.sh
 	[ $krc = 0 ] || return 1
+	# W=1 and sparse recompile objects of both x86_64 trees (not bzImage):
+	# once both kernels are built (the main lane's marks its end); nothing
+	# builds them later in the run.
+	while [ ! -e "$res/.kernel-x86.done" ]; do sleep 5; done
+	step w1-sparse nice -n 10 rig/w1-sparse.sh
 	# The same behavioural suites on the unpatched base built from the
 	# same config: they must pass there too.
 	vm_suite vfio-vm-stock rig/vfio-test.sh stock
@@ -141,12 +149,14 @@ else
 fi
 
 step kernel-x86 make -s kernel
+touch "$res/.kernel-x86.done"
+# First, while the second lane compiles: the guest that must run alone.
+vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g --fail-nth-1g
 step kunit-x86 rig/kunit-x86.sh
 count_kunit kunit-x86 build/kunit-x86.summary
 vm_suite selftest-vm rig/selftest.sh
 vm_suite gup-runs-vm rig/gup-runs-test.sh
 vm_suite vfio-vm rig/vfio-test.sh
-vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g --fail-nth-1g
 [ -x rig/rdma-test.sh ] && vm_suite rdma-vm rig/rdma-test.sh
 # iommufd's own selftests and edu DMA through the VFIO cdev + IOAS: the
 # same results are required of the stock kernel (second lane).
@@ -164,9 +174,6 @@ fi
 # exist; side by side, make sure the comparison was made.
 step iommufd-same-results bash -c 'diff <(sort build/iommufd-patched.results) \
 	<(sort build/iommufd-stock.results) && echo "iommufd: identical results on both kernels"'
-# W=1 and sparse recompile objects of both x86_64 trees: after every step
-# that boots or builds them.
-step w1-sparse rig/w1-sparse.sh
 # What the guest suites injected and raced, and what they left (README's
 # "Robustness" table is this file from a full run).
 step robustness-table bash -c 'python3 rig/robustness.py build/selftest-vm.log \
