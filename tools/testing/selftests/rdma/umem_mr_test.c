@@ -17,10 +17,11 @@
  * flags and of the translation, mremap() and MADV_DONTNEED of a live MR,
  * munmap/mmap(MAP_FIXED) of part of a range racing its registration, and
  * the VmPin accounting of all of them.
- * Last, a fail-nth sweep of ibv_reg_mr() (4K, THP and hugetlb memory):
- * every fault-injection point the registration reaches is failed in turn
- * and must leave a clean errno, VmPin and the FOLL_PIN balance unchanged,
- * and a registration that works after it.
+ * Last, a fail-nth sweep of ibv_reg_mr() (4K, THP and hugetlb memory)
+ * and of ibv_rereg_mr() of a live MR's access flags: every
+ * fault-injection point the call reaches is failed in turn and must leave
+ * a clean errno, VmPin and the FOLL_PIN balance unchanged, and a call
+ * that works after it.
  * Then a bounded fuzz of reg/rereg/dereg over overlapping MRs of every
  * backing, against a model of VmPin and of each MR's access (the seed is
  * printed; UMEM_RDMA_FUZZ_SEED and UMEM_RDMA_FUZZ_SECS replay and size it).
@@ -1776,11 +1777,146 @@ out:
 	       size_str(len), backing_name[bk]);
 }
 
+/*
+ * The same sweep for ibv_rereg_mr() of the access flags (read-write to
+ * read-only) of a live MR of 4K memory.  An access rereg keeps the MR's
+ * pages: umem has no point on this path, so what fails is the command's
+ * own allocations (failslab), if it makes any; the count printed says how
+ * many.  After each injected failure the MR must be unchanged (data moves
+ * both ways), VmPin and the FOLL_PIN balance where they were; a rereg that
+ * absorbed its failure must have taken effect (remote WRITE refused) and is
+ * undone.  Translation rereg is refused by rxe before anything is pinned
+ * (EOPNOTSUPP, see rereg_cases()), so it has no point to sweep on this
+ * device.
+ */
+static void failnth_rereg_case(void)
+{
+	unsigned int n, injected = 0, nenomem = 0, nefault = 0, neintr = 0;
+	long pin0 = vmpin_kb(), pin_mr = pin0 + 2 * 1024;
+	bool ok = false, rw = true;
+	long long held0, held;
+	struct ibv_mr *mr = NULL;
+	char path[64], buf[16];
+	struct buf b;
+	int fd = -1, err;
+
+	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
+		report_skip("no " DEBUGFS "/fail_umem or failslab: a kernel without umem",
+			    "fail-nth sweep of ibv_rereg_mr of the access of a 4K MR");
+		return;
+	}
+	if (!buf_alloc(&b, BACK_4K, 2 * SZ_1M))
+		goto out;
+	mr = reg(b.base, 2 * SZ_1M, ACC_RW);
+	if (!mr)
+		goto out;
+	/* A first rereg there and back warms up the caches. */
+	err = rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RO) ?:
+	      rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RW);
+	if (err) {
+		fail("rereg of the access with no fault injected: %s", strerror(err));
+		goto out;
+	}
+	held0 = foll_pins_held();
+	if (held0 == LLONG_MIN) {
+		fail("cannot fold and read nr_foll_pin_* (root, /proc/sys/vm/stat_refresh)");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
+		 (long)gettid());
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		fail("open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!fault_knobs_set()) {
+		fail("cannot set the failslab/fail_umem knobs in " DEBUGFS);
+		goto out;
+	}
+	for (n = 1; n <= FAILNTH_MAX; n++) {
+		int len_s = snprintf(buf, sizeof(buf), "%u", n);
+
+		if (pwrite(fd, buf, len_s, 0) != len_s) {
+			fail("write %u to fail-nth: %s", n, strerror(errno));
+			break;
+		}
+		err = rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RO);
+		if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0) {
+			fail("read fail-nth: %s", strerror(errno));
+			break;
+		}
+		if (atoi(buf) > 0) {
+			/* fewer than n points: the call ran through */
+			if (pwrite(fd, "0", 1, 0) != 1)
+				fail("write 0 to fail-nth: %s", strerror(errno));
+			else if (err)
+				fail("rereg to read-only failed (%s) with no fault injected",
+				     strerror(err));
+			else
+				ok = move_data(b.base, mr, false, "after the rereg sweep");
+			rw = false;
+			break;
+		}
+		injected++;
+		if (!err) {
+			/* absorbed: the rereg took effect; undo it */
+			if (!move_data(b.base, mr, false,
+				       "MR reregistered through an injected failure"))
+				break;
+			err = rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RW);
+			if (err) {
+				fail("fault %u: rereg back to read-write: %s", n,
+				     strerror(err));
+				break;
+			}
+		} else if (err == ENOMEM) {
+			nenomem++;
+		} else if (err == EFAULT) {
+			nefault++;
+		} else if (err == EINTR) {
+			neintr++;
+		} else {
+			fail("fault %u: ibv_rereg_mr failed with %s", n,
+			     strerror(err));
+			break;
+		}
+		if (!move_data(b.base, mr, true, "MR after a failed rereg") ||
+		    !check_vmpin(pin_mr, "after an injected failure"))
+			break;
+		held = foll_pins_held();
+		if (held != held0) {
+			fail("fault %u: %lld FOLL_PIN pins held, %lld before", n,
+			     held, held0);
+			break;
+		}
+	}
+	if (n > FAILNTH_MAX)
+		fail("still injecting after %u points", FAILNTH_MAX);
+	printf(
+	       "# fail-nth ibv_rereg_mr access 2M 4K: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)\n",
+	       injected, nenomem, nefault, neintr,
+	       injected - nenomem - nefault - neintr);
+	if (ok && !rw)
+		ok = !rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RW) &&
+		     move_data(b.base, mr, true, "rereg back after the sweep") &&
+		     check_vmpin(pin_mr, "after the sweep");
+out:
+	fault_knobs_restore();
+	if (fd >= 0)
+		close(fd);
+	if (mr && !dereg(mr))
+		ok = false;
+	buf_free(&b);
+	report(ok && check_vmpin(pin0, "at the end of the sweep"),
+	       "fail-nth sweep of ibv_rereg_mr of the access of a 4K MR: clean errno, MR unchanged, VmPin and pins back, rereg works");
+}
+
 static void failnth_cases(void)
 {
 	failnth_case(BACK_4K, 2 * SZ_1M);
 	failnth_case(BACK_THP, 4 * SZ_1M);
 	failnth_case(BACK_HUGETLB, 4 * SZ_1M);
+	failnth_rereg_case();
 }
 
 /* ---- fuzz ---- */
