@@ -5,7 +5,7 @@
 # commit per line of rig/series.txt (the patch plus the overlay files it
 # adds; commit message = the patch's header), then git format-patch with a
 # cover letter (rig/cover-letter.txt) into build/series/.  With BISECT=1 each
-# commit is built (x86_64 guest config, lib/ and drivers touched) on its own.
+# commit is then built on its own (rig/bisect-build.sh).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/rig/tree.sh" patched >/dev/null
@@ -76,13 +76,5 @@ git am -q "${mails[@]}" 2>"$work/.git/umem-am.err" &&
 git checkout -q umem
 echo "series: git am of the ${#mails[@]} patches reproduces build/src"
 
-if [ "${BISECT:-0}" = 1 ]; then
-	for c in $(git rev-list --reverse umem-base..umem); do
-		git checkout -q "$c"
-		make -s O="$top/build/x86-bisect" ARCH=x86_64 olddefconfig >/dev/null
-		make -s O="$top/build/x86-bisect" ARCH=x86_64 -j"$(nproc)" lib/ ||
-			{ echo "series: $(git log -1 --format=%s "$c") does not build" >&2; exit 1; }
-	done
-	git checkout -q umem
-fi
+[ "${BISECT:-0}" = 1 ] && "$top/rig/bisect-build.sh"
 ls "$out"
