@@ -51,6 +51,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../umem/umem_util.h"
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <sys/mman.h>
@@ -194,10 +196,6 @@ static long status_field(const char *key, int base)
 	return val;
 }
 
-static long status_kb(const char *key)
-{
-	return status_field(key, 10);
-}
 
 static unsigned long status_hex(const char *key)
 {
@@ -1484,8 +1482,6 @@ static void live_mr_cases(void)
  * (and deregisters) or fails with EFAULT, and nothing stays pinned (VmPin
  * and the nr_foll_pin_* balance).
  */
-static long long foll_pins_held(void);
-
 struct race {
 	char *p;
 	int stop;
@@ -1563,89 +1559,6 @@ out:
 
 /* ---- fault injection ---- */
 
-#define DEBUGFS		"/sys/kernel/debug"
-#define FAILNTH_MAX	2000
-
-struct fault_knob {
-	const char *path;
-	const char *val;	/* what the loop needs */
-	char saved[32];
-};
-
-static struct fault_knob fault_knobs[] = {
-	{ .path = DEBUGFS "/failslab/ignore-gfp-wait", .val = "N" },
-	{ .path = DEBUGFS "/failslab/verbose", .val = "0" },
-	{ .path = DEBUGFS "/fail_umem/verbose", .val = "0" },
-};
-
-static int knob_rw(const char *path, char *buf, size_t len, bool wr)
-{
-	int fd = open(path, wr ? O_WRONLY : O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = wr ? write(fd, buf, strlen(buf)) : read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	if (!wr)
-		buf[n] = '\0';
-	return 0;
-}
-
-/* Set every knob, saving its value; false if one is missing. */
-static bool fault_knobs_set(void)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(fault_knobs); i++) {
-		struct fault_knob *k = &fault_knobs[i];
-		char v[8];
-
-		if (knob_rw(k->path, k->saved, sizeof(k->saved), false))
-			return false;
-		snprintf(v, sizeof(v), "%s", k->val);
-		if (knob_rw(k->path, v, sizeof(v), true))
-			return false;
-	}
-	return true;
-}
-
-static void fault_knobs_restore(void)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(fault_knobs); i++)
-		if (fault_knobs[i].saved[0])
-			knob_rw(fault_knobs[i].path, fault_knobs[i].saved,
-				sizeof(fault_knobs[i].saved), true);
-}
-
-/* nr_foll_pin_acquired - nr_foll_pin_released, folded; LLONG_MIN if unknown */
-static long long foll_pins_held(void)
-{
-	long long acq = -1, rel = -1, v;
-	char name[64];
-	FILE *f;
-	int fd;
-
-	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-	if (fd < 0 || write(fd, "1", 1) != 1) {
-		if (fd >= 0)
-			close(fd);
-		return LLONG_MIN;
-	}
-	close(fd);
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return LLONG_MIN;
-	while (fscanf(f, "%63s %lld", name, &v) == 2) {
-		if (!strcmp(name, "nr_foll_pin_acquired"))
-			acq = v;
-		else if (!strcmp(name, "nr_foll_pin_released"))
-			rel = v;
-	}
-	fclose(f);
-	return acq < 0 || rel < 0 ? LLONG_MIN : acq - rel;
-}
-
 /*
  * After iommufd's fail_nth selftest: fail the Nth fault-injection point
  * (any slab allocation, any of umem's fail_umem points: the charge, the
@@ -1659,16 +1572,19 @@ static long long foll_pins_held(void)
  */
 static void failnth_case(enum backing bk, size_t len)
 {
-	unsigned int n, injected = 0, nenomem = 0, nefault = 0, neintr = 0;
 	long pin0 = vmpin_kb();
 	long long held0, held;
-	char path[64], buf[16];
+	struct fail_nth f = { .fd = -1 };
 	struct ibv_mr *mr;
+	const char *why;
+	char what[96];
+	unsigned int n;
 	struct buf b;
-	int fd = -1;
 
-	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
-		report_skip("no " DEBUGFS "/fail_umem or failslab: a kernel without umem",
+	snprintf(what, sizeof(what), "ibv_reg_mr %s %s", size_str(len),
+		 backing_name[bk]);
+	if (!fail_nth_supported()) {
+		report_skip("no " UMEM_DEBUGFS "/fail_umem or failslab: a kernel without umem",
 			    "fail-nth sweep of ibv_reg_mr of %s of %s",
 			    size_str(len), backing_name[bk]);
 		return;
@@ -1684,34 +1600,27 @@ static void failnth_case(enum backing bk, size_t len)
 		fail("cannot fold and read nr_foll_pin_* (root, /proc/sys/vm/stat_refresh)");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)gettid());
-	fd = open(path, O_RDWR);
-	if (fd < 0) {
-		fail("open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!fault_knobs_set()) {
-		fail("cannot set the failslab/fail_umem knobs in " DEBUGFS);
+	why = fail_nth_begin(&f);
+	if (why) {
+		fail("%s", why);
 		goto out;
 	}
 	for (n = 1; n <= FAILNTH_MAX; n++) {
-		int err, len_s = snprintf(buf, sizeof(buf), "%u", n);
+		int err, fired;
 
-		if (pwrite(fd, buf, len_s, 0) != len_s) {
+		if (fail_nth_arm(&f, n)) {
 			fail("write %u to fail-nth: %s", n, strerror(errno));
 			break;
 		}
 		mr = ibv_reg_mr(r.pd, b.base, len, ACC_RW);
-		err = errno;
-		if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0) {
-			fail("read fail-nth: %s", strerror(errno));
+		err = mr ? 0 : errno;
+		fired = fail_nth_fired(&f);
+		if (fired < 0) {
+			fail("read or reset fail-nth: %s", strerror(errno));
 			break;
 		}
-		if (atoi(buf) > 0) {
+		if (!fired) {
 			/* fewer than n points: the call ran through */
-			if (pwrite(fd, "0", 1, 0) != 1)
-				fail("write 0 to fail-nth: %s", strerror(errno));
 			if (!mr) {
 				fail("ibv_reg_mr failed (%s) with no fault injected",
 				     strerror(err));
@@ -1722,7 +1631,11 @@ static void failnth_case(enum backing bk, size_t len)
 			}
 			break;
 		}
-		injected++;
+		if (!fail_nth_count(&f, err)) {
+			fail("fault %u: ibv_reg_mr failed with %s", n,
+			     strerror(err));
+			break;
+		}
 		if (mr) {
 			/* the point's failure was absorbed (a retry or a fallback) */
 			bool moved = move_data(b.base, mr, true,
@@ -1730,16 +1643,6 @@ static void failnth_case(enum backing bk, size_t len)
 
 			if (!dereg(mr) || !moved)
 				break;
-		} else if (err == ENOMEM) {
-			nenomem++;
-		} else if (err == EFAULT) {
-			nefault++;
-		} else if (err == EINTR) {
-			neintr++;
-		} else {
-			fail("fault %u: ibv_reg_mr failed with %s", n,
-			     strerror(err));
-			break;
 		}
 		if (!check_vmpin(pin0, "after an injected failure"))
 			break;
@@ -1761,16 +1664,11 @@ static void failnth_case(enum backing bk, size_t len)
 	}
 	if (n > FAILNTH_MAX)
 		fail("still injecting after %u points", FAILNTH_MAX);
-	else if (!injected)
+	else if (!f.injected)
 		fail("no fault-injection point reached");
-	printf(
-	       "# fail-nth ibv_reg_mr %s %s: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)\n",
-	       size_str(len), backing_name[bk], injected, nenomem, nefault,
-	       neintr, injected - nenomem - nefault - neintr);
+	fail_nth_report(&f, what);
 out:
-	fault_knobs_restore();
-	if (fd >= 0)
-		close(fd);
+	fail_nth_end(&f);
 	buf_free(&b);
 	report(check_vmpin(pin0, "at the end of the sweep"),
 	       "fail-nth sweep of ibv_reg_mr of %s of %s: clean errno, VmPin and pins back, retry works",
@@ -1791,17 +1689,18 @@ out:
  */
 static void failnth_rereg_case(void)
 {
-	unsigned int n, injected = 0, nenomem = 0, nefault = 0, neintr = 0;
 	long pin0 = vmpin_kb(), pin_mr = pin0 + 2 * 1024;
 	bool ok = false, rw = true;
-	long long held0, held;
 	struct ibv_mr *mr = NULL;
-	char path[64], buf[16];
+	long long held0, held;
+	struct fail_nth f = { .fd = -1 };
+	const char *why;
+	unsigned int n;
 	struct buf b;
-	int fd = -1, err;
+	int err;
 
-	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
-		report_skip("no " DEBUGFS "/fail_umem or failslab: a kernel without umem",
+	if (!fail_nth_supported()) {
+		report_skip("no " UMEM_DEBUGFS "/fail_umem or failslab: a kernel without umem",
 			    "fail-nth sweep of ibv_rereg_mr of the access of a 4K MR");
 		return;
 	}
@@ -1822,42 +1721,39 @@ static void failnth_rereg_case(void)
 		fail("cannot fold and read nr_foll_pin_* (root, /proc/sys/vm/stat_refresh)");
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)gettid());
-	fd = open(path, O_RDWR);
-	if (fd < 0) {
-		fail("open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!fault_knobs_set()) {
-		fail("cannot set the failslab/fail_umem knobs in " DEBUGFS);
+	why = fail_nth_begin(&f);
+	if (why) {
+		fail("%s", why);
 		goto out;
 	}
 	for (n = 1; n <= FAILNTH_MAX; n++) {
-		int len_s = snprintf(buf, sizeof(buf), "%u", n);
+		int fired;
 
-		if (pwrite(fd, buf, len_s, 0) != len_s) {
+		if (fail_nth_arm(&f, n)) {
 			fail("write %u to fail-nth: %s", n, strerror(errno));
 			break;
 		}
 		err = rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RO);
-		if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0) {
-			fail("read fail-nth: %s", strerror(errno));
+		fired = fail_nth_fired(&f);
+		if (fired < 0) {
+			fail("read or reset fail-nth: %s", strerror(errno));
 			break;
 		}
-		if (atoi(buf) > 0) {
+		if (!fired) {
 			/* fewer than n points: the call ran through */
-			if (pwrite(fd, "0", 1, 0) != 1)
-				fail("write 0 to fail-nth: %s", strerror(errno));
-			else if (err)
+			if (err)
 				fail("rereg to read-only failed (%s) with no fault injected",
 				     strerror(err));
 			else
 				ok = move_data(b.base, mr, false, "after the rereg sweep");
-			rw = false;
+			rw = !!err;
 			break;
 		}
-		injected++;
+		if (!fail_nth_count(&f, err)) {
+			fail("fault %u: ibv_rereg_mr failed with %s", n,
+			     strerror(err));
+			break;
+		}
 		if (!err) {
 			/* absorbed: the rereg took effect; undo it */
 			if (!move_data(b.base, mr, false,
@@ -1869,16 +1765,6 @@ static void failnth_rereg_case(void)
 				     strerror(err));
 				break;
 			}
-		} else if (err == ENOMEM) {
-			nenomem++;
-		} else if (err == EFAULT) {
-			nefault++;
-		} else if (err == EINTR) {
-			neintr++;
-		} else {
-			fail("fault %u: ibv_rereg_mr failed with %s", n,
-			     strerror(err));
-			break;
 		}
 		if (!move_data(b.base, mr, true, "MR after a failed rereg") ||
 		    !check_vmpin(pin_mr, "after an injected failure"))
@@ -1892,18 +1778,13 @@ static void failnth_rereg_case(void)
 	}
 	if (n > FAILNTH_MAX)
 		fail("still injecting after %u points", FAILNTH_MAX);
-	printf(
-	       "# fail-nth ibv_rereg_mr access 2M 4K: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)\n",
-	       injected, nenomem, nefault, neintr,
-	       injected - nenomem - nefault - neintr);
+	fail_nth_report(&f, "ibv_rereg_mr access 2M 4K");
 	if (ok && !rw)
 		ok = !rereg(mr, IBV_REREG_MR_CHANGE_ACCESS, NULL, 0, ACC_RW) &&
 		     move_data(b.base, mr, true, "rereg back after the sweep") &&
 		     check_vmpin(pin_mr, "after the sweep");
 out:
-	fault_knobs_restore();
-	if (fd >= 0)
-		close(fd);
+	fail_nth_end(&f);
 	if (mr && !dereg(mr))
 		ok = false;
 	buf_free(&b);

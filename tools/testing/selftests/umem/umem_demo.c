@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 
 #include "../../../../lib/test_umem_uapi.h"
+#include "umem_util.h"
 
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT	26
@@ -56,7 +57,6 @@
 #define SZ_1G		(1024 * SZ_1M)
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NOBODY		65534
-#define CAP_IPC_LOCK_BIT 14
 
 enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };
 
@@ -180,77 +180,6 @@ static void fill(void *p, size_t len, uint64_t seed)
 	}
 	for (; i < len; i++)
 		b[i] = (unsigned char)(i * 31 + seed);
-}
-
-/* A "Name:  value kB" line of /proc/self/status, in kB, or -1 */
-static long status_kb(const char *name)
-{
-	size_t nlen = strlen(name);
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
-			val = strtol(line + nlen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-static bool have_cap_ipc_lock(void)
-{
-	unsigned long long eff = 0;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return eff & (1ULL << CAP_IPC_LOCK_BIT);
-}
-
-/* Fold the per-CPU vmstat deltas; needs root. Returns false if it can't. */
-static bool vmstat_refresh(void)
-{
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	/* EINVAL only reports a negative counter somewhere: still folded */
-	ok = write(fd, "1", 1) == 1 || errno == EINVAL;
-	close(fd);
-	return ok;
-}
-
-static long long read_vmstat(const char *name)
-{
-	size_t nlen = strlen(name);
-	long long val = -1;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
-			val = strtoll(line + nlen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
 }
 
 static int umem_ioctl(int fd, unsigned long op, struct test_umem_cmd *cmd)
@@ -1112,125 +1041,65 @@ static void test_rlimit(void)
  * with fewer than N points.  After each injected failure: ENOMEM, EFAULT
  * or EINTR, VmPin and the FOLL_PIN balance back, and the same pin works.
  */
-#define DEBUGFS		"/sys/kernel/debug"
-#define FAILNTH_MAX	2000
-
-static const char *const fault_knob[][2] = {
-	{ DEBUGFS "/failslab/ignore-gfp-wait", "N" },
-	{ DEBUGFS "/failslab/verbose", "0" },
-	{ DEBUGFS "/fail_umem/verbose", "0" },
-};
-
-static int knob(const char *path, char *buf, size_t len, bool wr)
-{
-	int fd = open(path, wr ? O_WRONLY : O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = wr ? write(fd, buf, strlen(buf)) : read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	if (!wr)
-		buf[n] = '\0';
-	return 0;
-}
-
-static long long pins_held(void)
-{
-	vmstat_refresh();
-	return read_vmstat("nr_foll_pin_acquired") -
-	       read_vmstat("nr_foll_pin_released");
-}
-
 static void fail_nth_sweep(int fd, enum backing b, size_t size)
 {
-	unsigned int n, injected = 0, absorbed = 0, errs[3] = { 0 };
-	char saved[ARRAY_SIZE(fault_knob)][32], path[64], buf[32], sz[32];
-	long long held0 = pins_held();
+	long long held0 = foll_pins_held();
 	long pin0 = status_kb("VmPin");
 	struct test_umem_cmd cmd;
+	char sz[32], what[96];
+	struct fail_nth f;
 	struct mapping m;
-	const char *why = NULL;
-	int nfd = -1, ret;
-	unsigned int i;
+	const char *why;
+	unsigned int n;
+	int ret = 0;
 
-	memset(saved, 0, sizeof(saved));
 	fmt_size(sz, sizeof(sz), size);
+	snprintf(what, sizeof(what), "TEST_UMEM_PIN_RELEASE %s %s",
+		 backing_name[b], sz);
 	if (map_backing(b, size, &m)) {
 		check(false, "fail-nth %s %s: map: %s", backing_name[b], sz,
 		      strerror(errno));
 		return;
 	}
 	fill(m.addr, size, 42);
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)gettid());
-	nfd = open(path, O_RDWR);
-	if (nfd < 0) {
-		why = "cannot open fail-nth";
-		goto out;
-	}
-	for (i = 0; i < ARRAY_SIZE(fault_knob); i++) {
-		snprintf(buf, sizeof(buf), "%s", fault_knob[i][1]);
-		if (knob(fault_knob[i][0], saved[i], sizeof(saved[i]), false) ||
-		    knob(fault_knob[i][0], buf, sizeof(buf), true)) {
-			why = "cannot set the failslab/fail_umem knobs";
-			goto out;
-		}
-	}
-	for (n = 1; n <= FAILNTH_MAX; n++) {
-		int len = snprintf(buf, sizeof(buf), "%u", n);
+	why = fail_nth_begin(&f);
+	for (n = 1; !why && n <= FAILNTH_MAX; n++) {
+		int fired;
 
-		if (pwrite(nfd, buf, len, 0) != len) {
+		if (fail_nth_arm(&f, n)) {
 			why = "cannot write fail-nth";
-			goto out;
+			break;
 		}
 		ret = pin_release(fd, m.addr, size, TEST_UMEM_WRITE, &cmd);
-		if (pread(nfd, buf, sizeof(buf) - 1, 0) <= 0) {
-			why = "cannot read fail-nth";
-			goto out;
+		fired = fail_nth_fired(&f);
+		if (fired < 0) {
+			why = "cannot read or reset fail-nth";
+			break;
 		}
-		if (atoi(buf) > 0) {
+		if (!fired) {
 			/* fewer than n points: the call ran through */
-			if (pwrite(nfd, "0", 1, 0) != 1 || ret ||
-			    cmd.checksum != csum(m.addr, size))
+			if (ret || cmd.checksum != csum(m.addr, size))
 				why = "the pin without a fault failed or read wrong bytes";
 			break;
 		}
-		injected++;
-		if (!ret && cmd.checksum != csum(m.addr, size))
-			why = "a pin that survived its injected failure read wrong bytes";
-		else if (!ret)
-			absorbed++;
-		else if (ret == -ENOMEM || ret == -EFAULT || ret == -EINTR)
-			errs[ret == -ENOMEM ? 0 : ret == -EFAULT ? 1 : 2]++;
-		else
+		if (!fail_nth_count(&f, -ret))
 			why = "an errno other than ENOMEM, EFAULT or EINTR";
-		if (!why && (status_kb("VmPin") != pin0 || pins_held() != held0))
+		else if (!ret && cmd.checksum != csum(m.addr, size))
+			why = "a pin that survived its injected failure read wrong bytes";
+		else if (status_kb("VmPin") != pin0 || foll_pins_held() != held0)
 			why = "VmPin or the FOLL_PIN balance not back";
-		if (!why && pin_release(fd, m.addr, size, TEST_UMEM_WRITE, &cmd))
+		else if (pin_release(fd, m.addr, size, TEST_UMEM_WRITE, &cmd))
 			why = "the pin after an injected failure failed";
-		if (why) {
+		if (why)
 			printf("# fault %u: %s (%s)\n", n, why,
 			       ret ? strerrorname_np(-ret) : "success");
-			goto out;
-		}
 	}
-	if (n > FAILNTH_MAX)
+	if (!why && n > FAILNTH_MAX)
 		why = "still injecting after FAILNTH_MAX points";
-	printf(
-	       "# fail-nth TEST_UMEM_PIN_RELEASE %s %s: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)\n",
-	       backing_name[b], sz, injected, errs[0], errs[1], errs[2],
-	       absorbed);
-	if (!why && !injected)
+	fail_nth_report(&f, what);
+	if (!why && !f.injected)
 		why = "no point injected";
-out:
-	for (i = 0; i < ARRAY_SIZE(fault_knob); i++)
-		if (saved[i][0])
-			knob(fault_knob[i][0], saved[i], sizeof(saved[i]), true);
-	if (nfd >= 0)
-		close(nfd);
+	fail_nth_end(&f);
 	munmap(m.base, m.maplen);
 	check(!why,
 	      "fail-nth sweep of a %s %s pin: clean errno, nothing left pinned or charged, retry works%s%s",
@@ -1240,8 +1109,8 @@ out:
 static void test_fail_nth(int fd)
 {
 	printf("# fault injection:\n");
-	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
-		printf("# skipped: no " DEBUGFS "/fail_umem or failslab (CONFIG_FAILSLAB)\n");
+	if (!fail_nth_supported()) {
+		printf("# skipped: no " UMEM_DEBUGFS "/fail_umem or failslab (CONFIG_FAILSLAB)\n");
 		return;
 	}
 	fail_nth_sweep(fd, BACK_4K, SZ_2M);

@@ -78,6 +78,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../umem/umem_util.h"
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -116,7 +118,6 @@
 #define SZ_1G		0x40000000UL
 #define SZ_4G		0x100000000ULL
 #define NOBODY		65534
-#define CAP_IPC_LOCK_BIT 14
 
 #define EDU_VENDOR	0x1234
 #define EDU_DEVICE	0x11e8
@@ -267,27 +268,6 @@ static int parse_size(const char *s, size_t *size)
 /* ---- /proc -------------------------------------------------------------- */
 
 /* A "Name:  value kB" line of /proc/self/status, in kB, or -1 */
-/* The "Name: value" field @name of @path (/proc/self/status, /proc/meminfo), or -1 */
-static long proc_kb(const char *path, const char *name)
-{
-	size_t nlen = strlen(name);
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, nlen) && line[nlen] == ':') {
-			val = strtol(line + nlen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
 static long vmlck(void)
 {
 	return proc_kb("/proc/self/status", "VmLck");
@@ -308,56 +288,6 @@ static long acct_kb(void)
 	return use_iommufd ? proc_kb("/proc/self/status", "VmPin") : vmlck();
 }
 
-static bool have_cap_ipc_lock(void)
-{
-	unsigned long long eff = 0;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return eff & (1ULL << CAP_IPC_LOCK_BIT);
-}
-
-/* Fold the per-CPU vmstat deltas; needs root. */
-static bool vmstat_refresh(void)
-{
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	/* EINVAL only reports a negative counter somewhere: still folded */
-	ok = write(fd, "1", 1) == 1 || errno == EINVAL;
-	close(fd);
-	return ok;
-}
-
-static long long read_vmstat(const char *name)
-{
-	size_t nlen = strlen(name);
-	long long val = -1;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/vmstat", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
-			val = strtoll(line + nlen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
 /*
  * Kernel memory a mapping holds, in kB: unreclaimable slab (where a page
  * array or scatterlist would show) and IOMMU page tables (nr_iommu_pages,
@@ -375,19 +305,6 @@ static void kmem_read(struct kmem *k)
 	k->iommu_kb = read_vmstat("nr_iommu_pages");
 	if (k->iommu_kb >= 0)
 		k->iommu_kb *= getpagesize() / 1024;
-}
-
-/* nr_foll_pin_acquired - nr_foll_pin_released, or LLONG_MIN if unknown */
-static long long foll_pin_delta(void)
-{
-	long long acq, rel;
-
-	vmstat_refresh();
-	acq = read_vmstat("nr_foll_pin_acquired");
-	rel = read_vmstat("nr_foll_pin_released");
-	if (acq < 0 || rel < 0)
-		return LLONG_MIN;
-	return acq - rel;
 }
 
 /* AnonHugePages (kB) of the smaps entry containing @addr, or -1 */
@@ -1583,7 +1500,7 @@ static void case_fuzz(void)
 	unsigned long ops = 0, nmap = 0, nunmap = 0, nerr = 0, ndma = 0;
 	struct fuzz_map maps[FUZZ_MAPS];
 	struct buf bufs[ARRAY_SIZE(backs)];
-	long long held0 = foll_pin_delta(), pages = 0;
+	long long held0 = foll_pins_held(), pages = 0;
 	double secs = 60, t0 = now_ms();
 	uint64_t win = iova_fit(SZ_256M, FUZZ_WINDOW), got;
 	long lck0 = vmlck();
@@ -1737,9 +1654,9 @@ static void case_fuzz(void)
 			}
 		}
 		if (ok && (vmlck() - lck0 != pages * 4 ||
-			   foll_pin_delta() - held0 != pages)) {
+			   foll_pins_held() - held0 != pages)) {
 			why("op %lu %s: VmLck +%ld kB, %lld pins held; the model: %lld pages",
-			    ops, op, vmlck() - lck0, foll_pin_delta() - held0,
+			    ops, op, vmlck() - lck0, foll_pins_held() - held0,
 			    pages);
 			ok = false;
 		}
@@ -1751,9 +1668,9 @@ out:
 	info(
 	     "fuzz: %lu operations (%lu MAP_DMA, %lu UNMAP_DMA, %lu refused as the model said, %lu DMA checks), seed %u",
 	     ops, nmap, nunmap, nerr, ndma, seed);
-	if (ok && (vmlck() != lck0 || foll_pin_delta() != held0)) {
+	if (ok && (vmlck() != lck0 || foll_pins_held() != held0)) {
 		why("after the fuzz: VmLck %ld kB (was %ld), %lld pins (was %lld)",
-		    vmlck(), lck0, foll_pin_delta(), held0);
+		    vmlck(), lck0, foll_pins_held(), held0);
 		ok = false;
 	}
 	check(ok,
@@ -2502,8 +2419,6 @@ static void case_pfnmap(void)
 	unmap_all_quiet();
 }
 
-static int read_file(const char *path, char *buf, size_t len);
-
 /*
  * Fault injection, after iommufd's fail_nth selftest: fail the Nth
  * fault-injection point (any slab allocation; umem's fail_umem points:
@@ -2516,32 +2431,24 @@ static int read_file(const char *path, char *buf, size_t len);
  * MAP_DMA also allocates the mapping's bitmap.  umem's points exist only on
  * a kernel with umem: elsewhere the case is skipped.
  */
-#define DEBUGFS		"/sys/kernel/debug"
-#define FAILNTH_MAX	2000
-
-static const char *const fault_knob[][2] = {
-	{ DEBUGFS "/failslab/ignore-gfp-wait", "N" },
-	{ DEBUGFS "/failslab/verbose", "0" },
-	{ DEBUGFS "/fail_umem/verbose", "0" },
-};
 
 static void fail_nth_sweep(enum backing b, size_t size, bool dirty)
 {
-	unsigned int n, injected = 0, absorbed = 0, errs[3] = { 0 };
-	char what[96], sz[32], path[64], buf[16];
-	char saved[ARRAY_SIZE(fault_knob)][32];
-	long long held0 = foll_pin_delta();
+	long long held0 = foll_pins_held();
 	uint64_t iova = iova_low, got;
+	struct fail_nth f = { .fd = -1 };
+	char what[96], tag[112], sz[32];
 	long lck0 = vmlck();
+	const char *err;
 	bool ok = false;
+	unsigned int n;
 	struct buf m;
-	unsigned int i;
-	int fd = -1, ret;
+	int ret;
 
-	snprintf(what, sizeof(what), "fail-nth MAP_DMA of %s %s%s",
+	snprintf(what, sizeof(what), "MAP_DMA of %s %s%s",
 		 backing_name[b], fmt_size(sz, sizeof(sz), size),
 		 dirty ? ", dirty tracking on" : "");
-	memset(saved, 0, sizeof(saved));
+	snprintf(tag, sizeof(tag), "fail-nth %s", what);
 	ret = buf_alloc(b, size, &m);
 	if (ret) {
 		why("mmap/madvise: %s", strerror(-ret));
@@ -2555,68 +2462,58 @@ static void fail_nth_sweep(enum backing b, size_t size, bool dirty)
 			goto out;
 		}
 	}
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)gettid());
-	fd = open(path, O_RDWR);
-	if (fd < 0) {
-		why("open %s: %s", path, strerror(errno));
+	err = fail_nth_begin(&f);
+	if (err) {
+		why("%s", err);
 		goto out;
 	}
-	for (i = 0; i < ARRAY_SIZE(fault_knob); i++) {
-		if (read_file(fault_knob[i][0], saved[i], sizeof(saved[i])) ||
-		    write_file(fault_knob[i][0], fault_knob[i][1])) {
-			why("cannot set %s", fault_knob[i][0]);
-			goto out;
-		}
-	}
 	for (n = 1; n <= FAILNTH_MAX; n++) {
-		int len = snprintf(buf, sizeof(buf), "%u", n);
+		int fired;
 
-		if (pwrite(fd, buf, len, 0) != len) {
+		if (fail_nth_arm(&f, n)) {
 			why("write %u to fail-nth: %s", n, strerror(errno));
 			goto out;
 		}
 		ret = map_rw(iova, m.addr, size);
-		if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0) {
-			why("read fail-nth: %s", strerror(errno));
+		fired = fail_nth_fired(&f);
+		if (fired < 0) {
+			why("read or reset fail-nth: %s", strerror(errno));
 			goto out;
 		}
-		if (atoi(buf) > 0) {
+		if (!fired) {
 			/* fewer than n points: the call ran through */
-			if (pwrite(fd, "0", 1, 0) != 1 || ret) {
+			if (ret) {
 				why("MAP_DMA with no fault injected: %s",
 				    strerror(-ret));
 				goto out;
 			}
 			break;
 		}
-		injected++;
+		if (!fail_nth_count(&f, -ret)) {
+			why("fault %u: MAP_DMA failed with %s", n, strerror(-ret));
+			goto out;
+		}
 		if (!ret) {
 			/* the failure was absorbed (a retry or a fallback) */
-			absorbed++;
 			if (!dma_roundtrip(m.addr, iova, size, 100,
 					   size - SZ_4K - 100, 1024)) {
 				info("fault %u was absorbed, but the mapping does not move data",
 				     n);
 				goto out;
 			}
-		} else if (ret == -ENOMEM || ret == -EFAULT || ret == -EINTR) {
-			errs[ret == -ENOMEM ? 0 : ret == -EFAULT ? 1 : 2]++;
+		} else {
 			got = 1;
 			if (dma_unmap(iova, size, 0, &got) || got) {
 				why("fault %u: %llu bytes mapped after MAP_DMA failed",
 				    n, (unsigned long long)got);
 				goto out;
 			}
-		} else {
-			why("fault %u: MAP_DMA failed with %s", n, strerror(-ret));
-			goto out;
 		}
 		if (!ret && !unmap_exact(iova, size))
 			goto out;
-		if (vmlck() != lck0 || foll_pin_delta() != held0) {
+		if (vmlck() != lck0 || foll_pins_held() != held0) {
 			why("fault %u: VmLck %ld kB (was %ld), %lld pins held (was %lld)",
-			    n, vmlck(), lck0, foll_pin_delta(), held0);
+			    n, vmlck(), lck0, foll_pins_held(), held0);
 			goto out;
 		}
 		ret = map_rw(iova, m.addr, size);
@@ -2631,38 +2528,33 @@ static void fail_nth_sweep(enum backing b, size_t size, bool dirty)
 		why("still injecting after %u points", FAILNTH_MAX);
 		goto out;
 	}
-	info("%s: %u points injected (%u ENOMEM, %u EFAULT, %u EINTR, %u absorbed)",
-	     what, injected, errs[0], errs[1], errs[2], absorbed);
-	ok = injected > 0 && vmlck() - lck0 == (long)(size / 1024);
+	fail_nth_report(&f, what);
+	ok = f.injected > 0 && vmlck() - lck0 == (long)(size / 1024);
 	if (!ok)
-		why("%u points, VmLck %ld kB over %ld", injected, vmlck(), lck0);
+		why("%u points, VmLck %ld kB over %ld", f.injected, vmlck(), lck0);
 	if (ok)
-		ok = dma_windows(m.addr, iova, size, what);
+		ok = dma_windows(m.addr, iova, size, tag);
 	if (!unmap_exact(iova, size))
 		ok = false;
 out:
-	for (i = 0; i < ARRAY_SIZE(fault_knob); i++)
-		if (saved[i][0])
-			write_file(fault_knob[i][0], saved[i]);
-	if (fd >= 0)
-		close(fd);
+	fail_nth_end(&f);
 	if (dirty)
 		dirty_ctl(VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 	unmap_all_quiet();
 	buf_free(&m);
-	if (ok && (vmlck() != lck0 || foll_pin_delta() != held0)) {
+	if (ok && (vmlck() != lck0 || foll_pins_held() != held0)) {
 		why("VmLck %ld kB (was %ld), %lld pins held (was %lld)", vmlck(),
-		    lck0, foll_pin_delta(), held0);
+		    lck0, foll_pins_held(), held0);
 		ok = false;
 	}
 	check(ok, "%s: clean errno, nothing mapped, charged or pinned left, MAP_DMA works after",
-	      what);
+	      tag);
 }
 
 static void case_fail_nth(void)
 {
-	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
-		info("fail-nth MAP_DMA: skipped, no fail_umem or failslab in " DEBUGFS);
+	if (!fail_nth_supported()) {
+		info("fail-nth MAP_DMA: skipped, no fail_umem or failslab in " UMEM_DEBUGFS);
 		return;
 	}
 	fail_nth_sweep(BACK_4K, SZ_2M, false);
@@ -2678,9 +2570,9 @@ static void case_fail_nth(void)
  */
 static void case_fail_nth_1g(void)
 {
-	if (access(DEBUGFS "/fail_umem", F_OK) || access(DEBUGFS "/failslab", F_OK)) {
+	if (!fail_nth_supported()) {
 		info("fail-nth MAP_DMA of 1G pages: skipped, no fail_umem or failslab in "
-		     DEBUGFS);
+		     UMEM_DEBUGFS);
 		return;
 	}
 	if (hugetlb_1g_pages() < 1) {
@@ -2850,7 +2742,7 @@ static void case_replay(const char *bdf)
 		goto out;
 
 	lck0 = vmlck();
-	pins0 = foll_pin_delta();
+	pins0 = foll_pins_held();
 	for (b = 0; b < NR; b++) {
 		snprintf(what, sizeof(what), "replay: %s %zuM", backing_name[b],
 			 size[b] >> 20);
@@ -2869,7 +2761,7 @@ static void case_replay(const char *bdf)
 		total += size[b];
 	}
 	lck = vmlck();
-	pins = foll_pin_delta();
+	pins = foll_pins_held();
 	why("VmLck %ld -> %ld kB, pins outstanding %lld -> %lld", lck0, lck,
 	    pins0, pins);
 	check(lck == lck0 && pins == pins0,
@@ -2883,7 +2775,7 @@ static void case_replay(const char *bdf)
 		   "replay: attach edu's group: the first IOMMU domain"))
 		goto out;
 	lck = vmlck();
-	pins = foll_pin_delta();
+	pins = foll_pins_held();
 	why("VmLck %ld -> %ld kB, pins outstanding %lld -> %lld", lck0, lck,
 	    pins0, pins);
 	check(lck - lck0 == (long)(total / 1024) &&
@@ -2906,7 +2798,7 @@ static void case_replay(const char *bdf)
 	check(!ioctl(group_fd, VFIO_GROUP_UNSET_CONTAINER),
 	      "replay: detach edu's group (the last IOMMU domain)");
 	lck = vmlck();
-	pins = foll_pin_delta();
+	pins = foll_pins_held();
 	why("VmLck %ld -> %ld kB, pins outstanding %lld -> %lld", lck0, lck,
 	    pins0, pins);
 	check(lck == lck0 && pins == pins0,
@@ -3138,7 +3030,7 @@ int main(int argc, char **argv)
 	}
 
 	lck_start = vmlck();
-	pins_start = foll_pin_delta();
+	pins_start = foll_pins_held();
 	why(
 	    "no VmLck in /proc/self/status or no nr_foll_pin_* in /proc/vmstat (is /proc mounted?)");
 	check(lck_start >= 0 && pins_start != LLONG_MIN,
@@ -3247,7 +3139,7 @@ done:
 	lck_end = vmlck();
 	why("VmLck %ld kB, was %ld kB", lck_end, lck_start);
 	check(lck_end == lck_start, "VmLck back to its start value (%ld kB)", lck_start);
-	pins_end = foll_pin_delta();
+	pins_end = foll_pins_held();
 	why("nr_foll_pin_acquired - released: %lld at start, %lld at end",
 	    pins_start, pins_end);
 	check(pins_start != LLONG_MIN && pins_end == pins_start,
