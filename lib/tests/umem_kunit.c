@@ -2406,11 +2406,14 @@ static void umem_test_free_clean(struct kunit *test)
  * fault-injection point of umem_get() (the charge, the page of runs, each
  * GUP call, each scatterlist chunk; other subsystems' points count too
  * when they are enabled), then of umem_dma_map(), for N = 1, 2, ... until
- * the call succeeds. After each failure: a documented errno, no pin held,
- * every counter back; the fixture checks the balance at the end too.
+ * the call succeeds; for both records and for each accounting mode (the
+ * charge is one point in all of them). After each failure: a documented
+ * errno, no pin held, every counter back; the fixture checks the balance
+ * at the end too.
  */
 #ifdef CONFIG_FAULT_INJECTION
-static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags)
+static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags,
+				      struct umem_acct acct)
 {
 	const size_t len = 1024 * PAGE_SIZE;
 	struct umem_test_ctx *ctx = test->priv;
@@ -2419,6 +2422,7 @@ static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags)
 		.length = len,
 		.flags = UMEM_WRITE | flags,
 		.max_seg_size = PAGE_SIZE,	/* one entry a page: several chunks */
+		.acct = acct,
 	};
 	unsigned int n, injected = 0;
 	struct umem *umem = NULL;
@@ -2456,8 +2460,10 @@ static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags)
 	ctx->pinned = true;
 	/* Charge, runs page, at least one GUP call, at least two chunks */
 	KUNIT_EXPECT_GE(test, injected, 5U);
-	kunit_info(test, "umem_get(), %s record: %u failure points injected\n",
-		   flags & UMEM_SGT ? "scatterlist" : "compact", injected);
+	kunit_info(test, "umem_get(), %s record, %s: %u failure points injected\n",
+		   flags & UMEM_SGT ? "scatterlist" : "compact",
+		   acct.lock_cap ? "lock_cap" : acct.ask_cap ? "ask_cap" : "RLIMIT_MEMLOCK",
+		   injected);
 
 	for (n = 1, injected = 0; n < 100; n++) {
 		WRITE_ONCE(current->fail_nth, n);
@@ -2489,8 +2495,89 @@ static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags)
 static void umem_test_fail_nth(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
-	umem_test_fail_nth_record(test, 0);
-	umem_test_fail_nth_record(test, UMEM_SGT);
+	umem_test_fail_nth_record(test, 0, (struct umem_acct){ });
+	umem_test_fail_nth_record(test, UMEM_SGT, (struct umem_acct){ });
+	umem_test_fail_nth_record(test, 0, (struct umem_acct){ .lock_cap = true });
+	umem_test_fail_nth_record(test, 0, (struct umem_acct){ .ask_cap = true });
+#else
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+#endif
+}
+
+#ifdef CONFIG_FAULT_INJECTION
+/*
+ * Stream @npages from @addr in runs of at most @max pages, unpinning each
+ * run; on an error, stop, give the stream's leftovers back and return it.
+ */
+static long umem_test_stream_all(struct kunit *test, unsigned long addr,
+				 unsigned long npages, unsigned int batch,
+				 unsigned long max)
+{
+	unsigned long done = 0;
+	struct umem_stream st;
+	long n = 0;
+
+	umem_stream_init(&st, current->mm, true, batch);
+	while (done < npages) {
+		struct umem_run run;
+
+		n = umem_stream_next(&st, addr + done * PAGE_SIZE,
+				     min(npages - done, max), &run);
+		if (n <= 0)
+			break;
+		KUNIT_EXPECT_EQ(test, umem_unpin_pfn_range(run.pfn, n, 0), n);
+		done += n;
+	}
+	umem_stream_fini(&st);
+	return done == npages ? 0 : n ?: -EIO;
+}
+#endif
+
+/*
+ * The streaming pin under fault injection, what VFIO type1 and iommufd pin
+ * with: the page of runs (absorbed: the stream then pins a run per GUP
+ * call) and each GUP call. 4 MiB asked for 16 pages at a time (a fill
+ * pins no more than the run asked for): a GUP call per run. Each failure
+ * ends the stream with -ENOMEM (or -EFAULT) and leaves nothing pinned; the
+ * runs handed out before it were the caller's and it unpinned them.
+ */
+static void umem_test_fail_nth_stream(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	const unsigned long npages = SZ_4M / PAGE_SIZE;
+	struct umem_test_ctx *ctx = test->priv;
+	unsigned int n, injected = 0, absorbed = 0;
+	unsigned long addr;
+	long held, ret;
+
+	addr = umem_test_mmap_anon(test, SZ_4M, PROT_READ | PROT_WRITE);
+	umem_test_fill(test, addr, SZ_4M);
+	held = umem_test_pins_held();
+	ctx->pinned = true;
+	for (n = 1; n < 1000; n++) {
+		WRITE_ONCE(current->fail_nth, n);
+		ret = umem_test_stream_all(test, addr, npages, 64, 16);
+		if (READ_ONCE(current->fail_nth)) {
+			/* Fewer than n points: the stream ran through. */
+			WRITE_ONCE(current->fail_nth, 0);
+			KUNIT_EXPECT_EQ(test, ret, 0);
+			break;
+		}
+		injected++;
+		if (!ret)
+			absorbed++;
+		else
+			KUNIT_EXPECT_TRUE_MSG(test, ret == -ENOMEM || ret == -EFAULT,
+					      "fail-nth %u: errno %ld", n, ret);
+		KUNIT_EXPECT_EQ_MSG(test, umem_test_pins_held(), held,
+				    "fail-nth %u left pins", n);
+	}
+	KUNIT_EXPECT_LT(test, n, 1000U);
+	/* The page of runs (absorbed) and a GUP call per run, at least. */
+	KUNIT_EXPECT_GE(test, injected, 1 + npages / 16);
+	KUNIT_EXPECT_GE(test, absorbed, 1U);
+	kunit_info(test, "umem_stream_next(), 4M in runs of 16 pages: %u failure points injected, %u absorbed\n",
+		   injected, absorbed);
 #else
 	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 #endif
@@ -2607,6 +2694,7 @@ static struct kunit_case umem_test_cases[] = {
 	KUNIT_CASE(umem_test_stream),
 	KUNIT_CASE(umem_test_reserved),
 	KUNIT_CASE(umem_test_fail_nth),
+	KUNIT_CASE(umem_test_fail_nth_stream),
 	KUNIT_CASE(umem_test_tagged),
 	KUNIT_CASE(umem_test_free_clean),
 	KUNIT_CASE(umem_test_runs_4k),

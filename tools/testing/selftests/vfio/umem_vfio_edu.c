@@ -2564,6 +2564,146 @@ static void case_fail_nth(void)
 }
 
 /*
+ * One step of the VADDR sweep: @n-th point failed in UNMAP_DMA(FLAG_VADDR)
+ * of @iova (@map false) or MAP_DMA(FLAG_VADDR) to @vaddr (@map true).
+ * 1 if the point fired and the call failed cleanly (or absorbed it), 0 if
+ * the call ran through, -1 on a wrong errno or a broken fail-nth.
+ */
+static int fail_nth_vaddr_step(struct fail_nth *f, unsigned int n, bool map,
+			       uint64_t iova, void *vaddr, uint64_t size)
+{
+	uint64_t got = 0;
+	int fired, ret;
+
+	if (fail_nth_arm(f, n)) {
+		why("write %u to fail-nth: %s", n, strerror(errno));
+		return -1;
+	}
+	ret = map ? dma_map(iova, vaddr, size, VFIO_DMA_MAP_FLAG_VADDR) :
+		    dma_unmap(iova, size, VFIO_DMA_UNMAP_FLAG_VADDR, &got);
+	fired = fail_nth_fired(f);
+	if (fired < 0) {
+		why("read or reset fail-nth: %s", strerror(errno));
+		return -1;
+	}
+	if (!fired) {
+		if (ret) {
+			why("%s(FLAG_VADDR) with no fault injected: %s",
+			    map ? "MAP_DMA" : "UNMAP_DMA", strerror(-ret));
+			return -1;
+		}
+		return 0;
+	}
+	if (!fail_nth_count(f, -ret)) {
+		why("fault %u: %s(FLAG_VADDR) failed with %s", n,
+		    map ? "MAP_DMA" : "UNMAP_DMA", strerror(-ret));
+		return -1;
+	}
+	/* Failed: put the vaddr back as the step found it, for the next n. */
+	if (!ret) {
+		ret = map ? dma_unmap(iova, size, VFIO_DMA_UNMAP_FLAG_VADDR, &got) :
+			    dma_map(iova, vaddr, size, VFIO_DMA_MAP_FLAG_VADDR);
+		if (ret) {
+			why("fault %u absorbed, undoing the step: %s", n,
+			    strerror(-ret));
+			return -1;
+		}
+	}
+	return 1;
+}
+
+/*
+ * The VADDR update (what QEMU's live update does across exec) under fault
+ * injection: UNMAP_DMA(FLAG_VADDR) and MAP_DMA(FLAG_VADDR) of a live
+ * mapping, each swept N = 1, 2, ... as the MAP_DMA sweeps are. They only
+ * swap the mapping's vaddr: type1 pins, charges and allocates nothing for
+ * them on either kernel, and umem adds no point, so the sweep reports 0
+ * points. What it proves: no umem step sits on the path, the update works
+ * with fail-nth armed, and the pins, VmLck and the device's view of the
+ * memory are unchanged after it.
+ */
+static void case_fail_nth_vaddr(void)
+{
+	const size_t size = 4 * SZ_1M;
+	uint64_t iova = iova_fit(iova_low, size);
+	uint8_t *a = MAP_FAILED, *b = MAP_FAILED;
+	struct fail_nth f = { .fd = -1 };
+	long long held0 = -1;
+	long lck0 = -1;
+	const char *err;
+	bool ok = false;
+	unsigned int n;
+	int fd, ret, step, r;
+
+	if (!fail_nth_supported()) {
+		info("fail-nth VADDR update: skipped, no fail_umem or failslab in " UMEM_DEBUGFS);
+		return;
+	}
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR) <= 0) {
+		check(true, "fail-nth VADDR update # SKIP extension not reported");
+		return;
+	}
+	fd = memfd_create("umem_vfio_edu", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, size)) {
+		why("memfd: %s", strerror(errno));
+		goto out;
+	}
+	a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a == MAP_FAILED || b == MAP_FAILED) {
+		why("mmap: %s", strerror(errno));
+		goto out;
+	}
+	memset(a, 0x5a, size);
+	ret = map_rw(iova, a, size);
+	if (ret) {
+		why("MAP_DMA: %s", strerror(-ret));
+		goto out;
+	}
+	held0 = foll_pins_held();
+	lck0 = vmlck();
+	err = fail_nth_begin(&f);
+	if (err) {
+		why("%s", err);
+		goto out;
+	}
+	/* invalidate (to b's turn), set b, invalidate, set a */
+	for (step = 0; step < 4; step++) {
+		for (n = 1; n <= FAILNTH_MAX; n++) {
+			r = fail_nth_vaddr_step(&f, n, step & 1, iova,
+						step == 1 ? b : a, size);
+			if (r < 0)
+				goto out;
+			if (!r)
+				break;
+		}
+		if (n > FAILNTH_MAX) {
+			why("still injecting after %u points", FAILNTH_MAX);
+			goto out;
+		}
+	}
+	fail_nth_report(&f, "VADDR update (UNMAP_DMA and MAP_DMA FLAG_VADDR) of 4K 4M");
+	fail_nth_end(&f);
+	if (vmlck() != lck0 || foll_pins_held() != held0) {
+		why("VmLck %ld kB (was %ld), %lld pins held (was %lld)", vmlck(),
+		    lck0, foll_pins_held(), held0);
+		goto out;
+	}
+	ok = dma_roundtrip(b, iova, size, 100, size - SZ_4K - 100, 1024) &&
+	     unmap_exact(iova, size) && vmlck() == lck0 - (long)(size / 1024);
+out:
+	fail_nth_end(&f);
+	unmap_all_quiet();
+	if (a != MAP_FAILED)
+		munmap(a, size);
+	if (b != MAP_FAILED)
+		munmap(b, size);
+	if (fd >= 0)
+		close(fd);
+	check(ok, "fail-nth VADDR update: clean errno, pins and VmLck unchanged, the device reaches the memory after");
+}
+
+/*
  * The same sweep over 1 GiB of 1G hugetlb pages: one PUD leaf, pinned as
  * one run, so the points are the stream's and the mapping's, not per page.
  * Only where the guest has a 1G page reserved (--fail-nth-1g asks for it).
@@ -3095,6 +3235,7 @@ int main(int argc, char **argv)
 	case_kill_loop();
 	case_disable_hugepages();
 	case_fail_nth();
+	case_fail_nth_vaddr();
 	case_fuzz();
 	info("API cases took %.1f s", (now_ms() - t0) / 1e3);
 backings:
