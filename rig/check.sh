@@ -14,11 +14,12 @@
 #                RDMA all-drivers build and W=1/sparse (under nice, so that
 #                they take what the guests leave), then the stock kernel's
 #                guest suites and bench-tiny (both kernels).
-# Guests share the host's 24 GiB: a guest of 12 GiB or more runs alone
-# (rig/vm-run.sh takes a lock), and leaves one core idle unless something
-# that is not a guest runs beside it.  So the main lane starts with its
-# 16 GiB guest, while the second lane builds.  CHECK_LANES=1 runs
-# everything in one lane.
+# Guests share the host's 24 GiB in two slots (rig/vm-run.sh's locks): a
+# guest of 12 GiB or more (~15 GiB resident) runs with at most one
+# ordinary guest beside it, and only one such guest at a time.  The main
+# lane starts with its 16 GiB guest, while the second lane builds; the
+# stock one (second lane) runs beside the main lane's suites.
+# CHECK_LANES=1 runs everything in one lane.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -150,7 +151,7 @@ fi
 
 step kernel-x86 make -s kernel
 touch "$res/.kernel-x86.done"
-# First, while the second lane compiles: the guest that must run alone.
+# First, while the second lane compiles: the big guest.
 vm_suite vfio-vm-4g "${big[@]}" --demo --big 4G --only $bigonly --rlimit-1g --fail-nth-1g
 step kunit-x86 rig/kunit-x86.sh
 count_kunit kunit-x86 build/kunit-x86.summary
