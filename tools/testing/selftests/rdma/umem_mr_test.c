@@ -196,7 +196,6 @@ static long status_field(const char *key, int base)
 	return val;
 }
 
-
 static unsigned long status_hex(const char *key)
 {
 	return (unsigned long)status_field(key, 16);

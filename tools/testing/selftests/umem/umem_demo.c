@@ -55,7 +55,6 @@
 #define SZ_1M		(1024UL * 1024)
 #define SZ_2M		(2 * SZ_1M)
 #define SZ_1G		(1024 * SZ_1M)
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NOBODY		65534
 
 enum backing { BACK_4K, BACK_THP, BACK_HUGETLB, NR_BACKINGS };

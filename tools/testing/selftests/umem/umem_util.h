@@ -143,7 +143,10 @@ static const char *const fail_nth_knobs[][2] = {
 	{ UMEM_DEBUGFS "/fail_umem/verbose", "0" },
 };
 
-#define FAIL_NTH_NR_KNOBS	(sizeof(fail_nth_knobs) / sizeof(fail_nth_knobs[0]))
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+#define FAIL_NTH_NR_KNOBS	ARRAY_SIZE(fail_nth_knobs)
 
 struct fail_nth {
 	int fd;			/* /proc/self/task/<tid>/fail-nth */

@@ -2700,7 +2700,7 @@ out:
 		munmap(b, size);
 	if (fd >= 0)
 		close(fd);
-	check(ok, "fail-nth VADDR update: clean errno, pins and VmLck unchanged, the device reaches the memory after");
+	check(ok, "fail-nth VADDR update: clean errno, pins and VmLck kept, DMA works after");
 }
 
 /*
