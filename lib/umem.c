@@ -146,6 +146,28 @@ static bool umem_should_fail(void)
 	return should_fail(&fail_umem, 1);
 }
 
+#if IS_ENABLED(CONFIG_KUNIT) && defined(CONFIG_FAULT_INJECTION)
+/**
+ * umem_fail_set_verbose() - Set how the "fail_umem" points report a failure
+ * @verbose: 0 silent, 1 a line, 2 a line and a stack dump (the default)
+ *
+ * For the KUnit fail-nth sweeps, which inject a hundred failures and more:
+ * a stack dump each floods the console, and UML's console drops what its
+ * pipe cannot take, test results included. The debugfs attribute's
+ * "verbose" file does the same where debugfs is built.
+ *
+ * Return: the previous setting.
+ */
+VISIBLE_IF_KUNIT int umem_fail_set_verbose(int verbose)
+{
+	int old = fail_umem.verbose;
+
+	fail_umem.verbose = verbose;
+	return old;
+}
+EXPORT_SYMBOL_IF_KUNIT(umem_fail_set_verbose);
+#endif
+
 /* Runs pinned per GUP call: one order-0 page of them. */
 #define UMEM_BATCH_RUNS		(PAGE_SIZE / sizeof(struct page_run))
 

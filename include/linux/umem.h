@@ -569,6 +569,9 @@ void umem_runs_free(struct umem *umem);
 void umem_run_iter_start(struct umem_run_iter *it, const struct umem *umem);
 bool umem_run_iter_next(struct umem_run_iter *it, struct page_run *run);
 int umem_check_user_range(unsigned long untagged, size_t length);
+#ifdef CONFIG_FAULT_INJECTION
+int umem_fail_set_verbose(int verbose);
+#endif
 #endif
 
 #endif /* _LINUX_UMEM_H */

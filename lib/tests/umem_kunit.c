@@ -2412,6 +2412,25 @@ static void umem_test_free_clean(struct kunit *test)
  * at the end too.
  */
 #ifdef CONFIG_FAULT_INJECTION
+static void umem_test_fail_verbose_restore(void *verbose)
+{
+	umem_fail_set_verbose((long)verbose);
+}
+
+/*
+ * A line, not a stack dump, per failure injected at umem's points for the
+ * rest of the test: a sweep injects a hundred or more.
+ */
+static void umem_test_fail_quiet(struct kunit *test)
+{
+	long verbose = umem_fail_set_verbose(1);
+	int ret;
+
+	ret = kunit_add_action_or_reset(test, umem_test_fail_verbose_restore,
+					(void *)verbose);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+}
+
 static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags,
 				      struct umem_acct acct)
 {
@@ -2495,6 +2514,7 @@ static void umem_test_fail_nth_record(struct kunit *test, unsigned int flags,
 static void umem_test_fail_nth(struct kunit *test)
 {
 #ifdef CONFIG_FAULT_INJECTION
+	umem_test_fail_quiet(test);
 	umem_test_fail_nth_record(test, 0, (struct umem_acct){ });
 	umem_test_fail_nth_record(test, UMEM_SGT, (struct umem_acct){ });
 	umem_test_fail_nth_record(test, 0, (struct umem_acct){ .lock_cap = true });
@@ -2550,6 +2570,7 @@ static void umem_test_fail_nth_stream(struct kunit *test)
 	unsigned long addr;
 	long held, ret;
 
+	umem_test_fail_quiet(test);
 	addr = umem_test_mmap_anon(test, SZ_4M, PROT_READ | PROT_WRITE);
 	umem_test_fill(test, addr, SZ_4M);
 	held = umem_test_pins_held();
