@@ -11,7 +11,7 @@ size=${DEMO_SIZE:-1G}
 flavour=patched vmflag=
 [ "${BASE:-patched}" = stock ] && flavour=stock vmflag=--stock
 mkdir -p "$top/build/bin"
-echo "demo: building the $flavour kernel (incremental; cold on 2 cores: ~35 min)"
+echo "demo: building the $flavour kernel (incremental; cold on 2 cores: 20-25 min)"
 "$top/rig/build-kernel.sh" "$flavour" > "$top/build/build-$flavour.log" 2>&1 ||
 	{ tail -40 "$top/build/build-$flavour.log"; exit 1; }
 "$top/rig/userprogs.sh"
