@@ -1,11 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The demo, inside the guest: BINDIR SIZE.  Pins SIZE of 4K, THP and hugetlb
-# backed memory through umem (/dev/test_umem), registers it as RDMA memory
-# regions on soft-RoCE, and maps it for DMA through VFIO type1 with the edu
-# device doing a DMA round trip.
-bin=$1 size=$2 rc=0
+# The demo, inside the guest: BINDIR SIZE [KERNEL].  Pins SIZE of 4K, THP
+# and hugetlb backed memory through umem (/dev/test_umem), registers it as
+# RDMA memory regions on soft-RoCE, and maps it for DMA through VFIO type1
+# with the edu device doing a DMA round trip.  KERNEL says what kernel this
+# is (rig/demo.sh), for the line that qualifies every time printed below.
+bin=$1 size=$2 kernel=${3:-build} rc=0
 trace=/sys/kernel/tracing
+
+echo
+echo "Times below: kernel $(uname -r), $kernel, under TCG emulation (no KVM): compare rows of this run, not milliseconds with hardware."
 
 echo
 echo "=== umem: pin and release through /dev/test_umem"

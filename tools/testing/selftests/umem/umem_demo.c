@@ -1352,8 +1352,8 @@ int main(int argc, char **argv)
 	gup_fd = open(GUP_TEST_PATH, O_RDWR);
 	printf("pin-ms: umem_get(); ref-ms: the same buffer pinned into a page array by\n"
 	       "GUP_TEST PIN_LONGTERM (%s) in this boot; ratio = pin-ms / ref-ms.\n"
-	       "Times from this kernel as built: the rig's is a debug kernel (KASAN,\n"
-	       "lockdep) under TCG emulation, so read ratios, not milliseconds.\n",
+	       "On a debug kernel or under emulation, read the ratios rather than\n"
+	       "the milliseconds.\n",
 	       gup_fd >= 0 ? GUP_TEST_PATH : "not available: no CONFIG_GUP_TEST");
 	print_header();
 	for (b = 0; b < NR_BACKINGS; b++)
