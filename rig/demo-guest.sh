@@ -5,7 +5,7 @@
 # RDMA memory regions on soft-RoCE, and maps it for DMA through VFIO type1
 # with the edu device doing a DMA round trip.  KERNEL says what kernel this
 # is (rig/demo.sh), for the line that qualifies every time printed below.
-bin=$1 size=$2 kernel=${3:-build} rc=0
+bin=$1 size=$2 kernel=${3:-build not named} rc=0
 trace=/sys/kernel/tracing
 
 echo
